@@ -1,0 +1,103 @@
+"""Errors the sandbox answers with, named after the marketplace's own error codes.
+
+Every error carries the HTTP status and the values that caused it; the app renders all of them
+in one place as the marketplace's envelope ``{"success": false, "error": code, "msg": ...}``.
+
+    SandboxError
+    ├── InvalidArgs          400 invalid_args
+    │   ├── InvalidPrice     400 invalid_price
+    │   └── LabelTooLong     400 label_too_long
+    ├── InvalidRequest       400 invalid_request
+    ├── InsufficientBalance  402 insufficient_balance
+    ├── NoSuchAsk            404 no_such_ask (410 with cancel_unavail)
+    ├── NoSuchInstance       404 no_such_instance
+    ├── NoSuchVolume         404 no_such_volume
+    ├── AuthError            401 auth_error / 403 when no key at all
+    └── RateLimited          429 plain text body, no Retry-After
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SandboxError(Exception):
+    status = 400
+    code = "invalid_request"
+
+    def __init__(self, msg: str, *, status: int | None = None, **extra: Any) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        if status is not None:
+            self.status = status
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"success": False, "error": self.code, "msg": self.msg, **self.extra}
+
+
+class InvalidRequest(SandboxError):
+    code = "invalid_request"
+
+
+class InvalidArgs(SandboxError):
+    code = "invalid_args"
+
+
+class InvalidPrice(InvalidArgs):
+    code = "invalid_price"
+
+
+class LabelTooLong(InvalidArgs):
+    code = "label_too_long"
+
+
+class InsufficientBalance(SandboxError):
+    status = 402
+    code = "insufficient_balance"
+
+
+class NoSuchAsk(SandboxError):
+    status = 404
+    code = "no_such_ask"
+
+    def __init__(self, ask_id: int, *, status: int = 404) -> None:
+        # The real API files a taken offer under invalid_args with the 3603 code in the message.
+        super().__init__(
+            f"error 404/3603: no_such_ask Instance type by id {ask_id} is not available.",
+            status=status,
+            ask_id=ask_id,
+        )
+        if status == 404:
+            self.code = "invalid_args"
+
+
+class NoSuchInstance(SandboxError):
+    status = 404
+    code = "no_such_instance"
+
+    def __init__(self, instance_id: int) -> None:
+        super().__init__(f"Instance {instance_id} not found.", instance_id=instance_id)
+
+
+class NoSuchVolume(SandboxError):
+    status = 404
+    code = "no_such_volume"
+
+    def __init__(self, volume_id: int) -> None:
+        super().__init__(f"Volume {volume_id} not found.", volume_id=volume_id)
+
+
+class AuthError(SandboxError):
+    status = 401
+    code = "auth_error"
+
+
+class RateLimited(SandboxError):
+    status = 429
+    code = "rate_limit_exceeded"
+
+    def __init__(self, endpoint: str, gap: float) -> None:
+        super().__init__(f"API requests too frequent endpoint threshold={gap:g}")
+        self.endpoint = endpoint
+        self.gap = gap
