@@ -4,4 +4,21 @@ from __future__ import annotations
 
 import typer
 
+from dumont_iac.lookups_cli import offers, pricing, recommend
+from dumont_iac.sandbox.cli import sandbox
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+
+@app.callback()
+def main() -> None:
+    """Rented GPUs as Pulumi code, and a local sandbox marketplace to try them on."""
+
+
+app.command("sandbox")(sandbox)
+app.command("offers")(offers)
+app.command("pricing")(pricing)
+app.command("recommend")(recommend)
+
+if __name__ == "__main__":
+    app()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import Request
 
 from dumont_iac.sandbox.clock import Clock
@@ -39,3 +41,12 @@ def require_user(request: Request) -> int:
     if user_id is None:
         raise AuthError("Invalid user key")
     return user_id
+
+
+def require_sandbox_key(request: Request) -> None:
+    """The fault surface answers only the key the sandbox was started with."""
+    key = presented_key(request)
+    if key is None:
+        raise AuthError("An API key is required: send 'Authorization: Bearer <key>'.", status=403)
+    if not secrets.compare_digest(key.encode(), request.app.state.settings.api_key.encode()):
+        raise AuthError("Invalid user key: the /_sandbox/ surface needs the sandbox's own key.")

@@ -1,0 +1,358 @@
+"""The one HTTP layer every outside system is called through (marketplace, control plane).
+
+A call goes: pace (wait for this endpoint's slot, shared by all threads) -> send -> translate
+(httpx errors, non-JSON answers, error envelopes, HTTP 200 with ``success: false``) into
+``dumont_iac.clients.errors`` -> retry with exponential backoff and jitter when that is safe ->
+one log line per attempt on the ``dumont_iac.http`` logger.
+
+What is retried: a 429 and a failed connection always (the server did not act on the call);
+502/503/504, timeouts and dropped connections only for calls marked idempotent, because the
+server may have acted on them. Renting is not idempotent: the marketplace client recovers a
+rent by looking its label up instead (see ``marketplace.MarketplaceClient.rent``).
+
+``HttpApi`` holds only settings, so it pickles; the ``httpx.Client`` (a connection pool) lives
+in a per-process registry and is created on first use.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+from dumont_iac import __version__
+from dumont_iac.clients import errors
+from dumont_iac.clients.pacing import key_fingerprint, pacer_for
+from dumont_iac.config import (
+    ServiceSettings,
+    key_refused_sentence,
+    not_the_api_sentence,
+    unreachable_sentence,
+)
+
+log = logging.getLogger("dumont_iac.http")
+
+Auth = Literal["required", "optional", "none"]
+RETRIED_STATUSES = frozenset({502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A kind of call: the rate limit it shares and whether repeating it is harmless."""
+
+    name: str  # as the API's rate limiter names it; also the pacing key
+    gap: float = 0.0  # documented minimum seconds between two calls (0: no limit)
+    burst: int = 1  # calls allowed back to back before the gap applies
+    idempotent: bool = True  # False: never resent after a 5xx or a lost answer
+    per_address: bool = False  # limited per client address rather than per key
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    initial: float = 0.2  # first backoff, seconds; doubled each attempt
+    maximum: float = 10.0
+    jitter: float = 0.2
+
+
+@dataclass(frozen=True)
+class HttpApi:
+    """Calls one outside system; holds settings only (no connections), so it can be pickled."""
+
+    service: ServiceSettings
+    api_name: str = "marketplace"  # how "does not serve the ... API" messages name it
+    timeout: float = 30.0
+    connect_timeout: float = 5.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @property
+    def base_url(self) -> str:
+        return self.service.base_url
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        endpoint: Endpoint,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        auth: Auth = "required",
+        timeout: float | None = None,
+    ) -> Any:
+        """Send one logical call (retrying as allowed) and return the parsed JSON answer."""
+        if auth == "required":
+            key: str | None = self.service.key.require()
+        else:
+            key = self.service.key.plain() if auth == "optional" else None
+        headers = {"Accept": "application/json", "User-Agent": f"dumont-iac/{__version__}"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        identity = "address" if endpoint.per_address else key_fingerprint(key)
+        pacer = pacer_for(
+            self.base_url,
+            identity,
+            endpoint.name,
+            endpoint.gap * self.service.pacing_scale,
+            endpoint.burst,
+        )
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=wait_exponential(multiplier=self.retry.initial, max=self.retry.maximum)
+            + wait_random(0, self.retry.jitter),
+            retry=retry_if_exception(lambda exc: _may_retry(exc, endpoint)),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                number = attempt.retry_state.attempt_number
+                if pacer is not None:
+                    pacer.wait()
+                try:
+                    return self._send(
+                        method, path, endpoint, number, headers, params, json, timeout
+                    )
+                except errors.RateLimited:
+                    if pacer is not None:
+                        pacer.refused()
+                    raise
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        endpoint: Endpoint,
+        attempt: int,
+        headers: dict[str, str],
+        params: dict[str, Any] | None,
+        body: Any,
+        timeout: float | None,
+    ) -> Any:
+        client = _shared_client(self.base_url)
+        read = self.timeout if timeout is None else timeout
+        started = time.perf_counter()
+        status: int | str = "-"
+        try:
+            response = client.request(
+                method,
+                path,
+                params=params,
+                json=body,
+                headers=headers,
+                timeout=httpx.Timeout(read, connect=min(self.connect_timeout, read)),
+            )
+            status = response.status_code
+            return self._interpret(method, path, response)
+        except httpx.HTTPError as exc:
+            status = type(exc).__name__
+            raise self._transport_error(method, path, exc, read) from exc
+        finally:
+            latency_ms = (time.perf_counter() - started) * 1000
+            log.info(
+                "%s %s status=%s attempt=%d latency_ms=%.0f endpoint=%r",
+                method,
+                path,
+                status,
+                attempt,
+                latency_ms,
+                endpoint.name,
+                extra={
+                    "service": self.service.name,
+                    "method": method,
+                    "path": path,  # no query string: nothing secret can ride along
+                    "status": status,
+                    "attempt": attempt,
+                    "latency_ms": round(latency_ms, 1),
+                    "endpoint": endpoint.name,
+                },
+            )
+
+    def _interpret(self, method: str, path: str, response: httpx.Response) -> Any:
+        status = response.status_code
+        content_type = response.headers.get("content-type", "").split(";")[0].strip()
+        body: Any = None
+        parsed = False
+        if response.content:
+            try:
+                body = response.json()
+                parsed = True
+            except ValueError:
+                parsed = False
+        if status == 429:
+            text = _detail(body) if parsed else response.text.strip()[:200]
+            raise errors.RateLimited(
+                f"The {self.service.name} kept refusing {method} {path} as too frequent "
+                f"(HTTP 429: {text}) after {self.retry.attempts} attempts; "
+                "fewer parallel operations or a later retry will get through.",
+                method=method,
+                path=path,
+                status=status,
+                code="rate_limit_exceeded",
+                detail=text,
+                body=body,
+            )
+        if status >= 500:
+            detail = _detail(body) if parsed else f"HTTP {status} {content_type or 'no body'}"
+            raise errors.ServerError(
+                f"The {self.service.name} failed on {method} {path} (HTTP {status}: {detail}).",
+                method=method,
+                path=path,
+                status=status,
+                code=_code(body),
+                detail=detail,
+                body=body,
+            )
+        if not parsed:
+            if 200 <= status < 300 and not response.content:
+                return None
+            answer = f"{method} {path} answered HTTP {status} {content_type or 'without a type'}"
+            if 300 <= status < 400 and "location" in response.headers:
+                answer += f" redirecting to {response.headers['location']}"
+            raise errors.NotTheApi(
+                not_the_api_sentence(self.service.url, self.api_name, answer),
+                url=self.base_url,
+                status=status,
+                content_type=content_type,
+            )
+        failed = isinstance(body, dict) and body.get("success") is False
+        if status >= 400 or failed:
+            raise self._api_error(method, path, status, body)
+        return body
+
+    def _api_error(self, method: str, path: str, status: int, body: Any) -> errors.ApiError:
+        code, detail = _code(body), _detail(body)
+        text = detail or code or f"HTTP {status}"
+        kwargs: dict[str, Any] = dict(
+            method=method, path=path, status=status, code=code, detail=detail, body=body
+        )
+        if "no_such_ask" in f"{code} {detail}":
+            ask = body.get("ask_id") if isinstance(body, dict) else None
+            offer = f"Offer {ask}" if ask is not None else "The offer"
+            return errors.OfferUnavailable(
+                f"{offer} is no longer available ({text}); choose another offer.", **kwargs
+            )
+        if status in (401, 403) or code == "auth_error":
+            answer = f"HTTP {status}: {text}"
+            return errors.AuthError(
+                key_refused_sentence(self.service.key, self.service.url, answer), **kwargs
+            )
+        where = f"The {self.service.name} refused {method} {path}"
+        if status == 402 or code == "insufficient_balance":
+            return errors.InsufficientBalance(f"{where}: {text}; add credit.", **kwargs)
+        if status == 404 or (code or "").startswith("no_such"):
+            return errors.NotFound(f"{where}: {text}.", **kwargs)
+        if status in (400, 422) or code in ("invalid_args", "invalid_request", "invalid_price"):
+            fieldname = body.get("field") if isinstance(body, dict) else None
+            about = f" (field {fieldname!r})" if fieldname else ""
+            return errors.BadRequest(f"{where}{about}: {text}.", **kwargs)
+        return errors.ApiError(f"{where}: {text} (HTTP {status}).", **kwargs)
+
+    def _transport_error(
+        self, method: str, path: str, exc: httpx.HTTPError, read_timeout: float
+    ) -> errors.DumontError:
+        url = self.service.url
+        if isinstance(exc, httpx.ConnectTimeout):
+            reason = f"no connection within {min(self.connect_timeout, read_timeout):g} s"
+        elif isinstance(exc, httpx.ConnectError):
+            reason = _connect_reason(exc)
+        elif isinstance(exc, httpx.PoolTimeout):
+            reason = "no free connection in time"
+        elif isinstance(exc, httpx.UnsupportedProtocol):
+            reason = "not an http:// or https:// URL"
+        elif isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.ProtocolError):
+            if isinstance(exc, httpx.ReadTimeout):
+                lost = f"no answer within {read_timeout:g} s"
+            elif isinstance(exc, httpx.WriteTimeout | httpx.WriteError):
+                lost = "the request could not be sent completely"
+            else:
+                lost = "the connection broke before the answer arrived"
+            return errors.NoResponse(
+                f"The {self.service.name} at {url.plain()} did not answer {method} {path} "
+                f"({lost}); whether it took effect is unknown.",
+                url=self.base_url,
+                reason=lost,
+            )
+        else:
+            reason = type(exc).__name__
+        return errors.Unreachable(
+            unreachable_sentence(url, reason), url=self.base_url, reason=reason
+        )
+
+
+def _may_retry(exc: BaseException, endpoint: Endpoint) -> bool:
+    if isinstance(exc, errors.RateLimited):
+        return True  # refused before the server acted
+    if isinstance(exc, errors.NoResponse):
+        return endpoint.idempotent
+    if isinstance(exc, errors.Unreachable):
+        return True  # never connected: nothing happened
+    if isinstance(exc, errors.ServerError):
+        return endpoint.idempotent and exc.status in RETRIED_STATUSES
+    return False
+
+
+def _code(body: Any) -> str | None:
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return body["error"]
+    return None
+
+
+def _detail(body: Any) -> str | None:
+    if isinstance(body, dict):
+        for name in ("msg", "message", "detail"):
+            if body.get(name):
+                return str(body[name])
+    return None
+
+
+def _connect_reason(exc: httpx.ConnectError) -> str:
+    text = str(exc).lower()
+    if "refused" in text:
+        return "connection refused"
+    if "name or service" in text or "nodename" in text or "getaddrinfo" in text:
+        return "unknown host"
+    return "connection failed"
+
+
+# One connection pool per base URL and process: created on first use, never pickled, and not
+# inherited across fork (a child gets its own).
+_clients: dict[tuple[int, str], httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def _shared_client(base_url: str) -> httpx.Client:
+    key = (os.getpid(), base_url)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = httpx.Client(
+                base_url=base_url,
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
+            )
+            _clients[key] = client
+        return client
+
+
+@atexit.register
+def close_connections() -> None:
+    """Close every pooled connection of this process."""
+    with _clients_lock:
+        clients = [c for (pid, _), c in _clients.items() if pid == os.getpid()]
+        _clients.clear()
+    for client in clients:
+        client.close()

@@ -1,0 +1,100 @@
+"""Client-side rate limiting: wait before a call instead of being refused with 429.
+
+The marketplace limits each endpoint per API key (per address for offer search) to a minimum gap
+between calls, and punishes a caller that keeps calling while refused. Waiting on our side is
+cheaper than a 429 and its retry, and it must be shared by every thread of the process: four
+threads renting at once are still one caller to the marketplace.
+
+Each (base URL, key fingerprint, endpoint) has one ``Pacer``: a reservation-based GCRA (the
+generic cell rate algorithm), the same shape as the marketplace's limits: a minimum gap, and
+optionally a burst of calls that may pass back to back first. A thread reserves the next free
+slot under a lock and sleeps outside it, so waiting threads go in order and never spin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+
+# The server measures the gap between arrivals; requests leave on time but can arrive unevenly
+# (scheduling, a busy server loop), so every gap gets a small safety margin.
+RELATIVE_MARGIN = 0.02
+ABSOLUTE_MARGIN = 0.025
+
+
+class Pacer:
+    """Spaces calls at least ``gap`` seconds apart after an initial burst of ``burst`` calls."""
+
+    def __init__(
+        self,
+        gap: float,
+        burst: int = 1,
+        *,
+        now: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if gap < 0 or burst < 1:
+            raise ValueError(f"gap must be >= 0 and burst >= 1, got gap={gap!r} burst={burst!r}")
+        self.gap = gap
+        self.burst = burst
+        self._now = now
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tat = 0.0  # theoretical arrival time of the next call if calls came at the rate
+
+    def reserve(self) -> float:
+        """Book the next slot; return how long the caller must wait for it."""
+        with self._lock:
+            now = self._now()
+            tat = max(self._tat, now)
+            start = max(now, tat - (self.burst - 1) * self.gap)
+            self._tat = tat + self.gap
+            return start - now
+
+    def wait(self) -> float:
+        """Block until this caller's slot; return the seconds waited."""
+        delay = self.reserve()
+        if delay > 0:
+            self._sleep(delay)
+        return delay
+
+    def refused(self) -> None:
+        """The server refused a call (429): treat the budget as spent until one gap from now."""
+        with self._lock:
+            now = self._now()
+            self._tat = max(self._tat, now + self.burst * self.gap)
+
+
+_registry: dict[tuple[str, str, str], Pacer] = {}
+_registry_lock = threading.Lock()
+
+
+def key_fingerprint(key: str | None) -> str:
+    """A short, one-way name for a key, so the registry never holds the key itself."""
+    if not key:
+        return "anonymous"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def pacer_for(
+    base_url: str, identity: str, endpoint: str, gap: float, burst: int = 1
+) -> Pacer | None:
+    """The process-wide pacer of one endpoint for one caller; None when there is no gap."""
+    if gap <= 0:
+        return None
+    effective = gap * (1 + RELATIVE_MARGIN) + ABSOLUTE_MARGIN
+    key = (base_url, identity, endpoint)
+    with _registry_lock:
+        pacer = _registry.get(key)
+        if pacer is None or pacer.gap != effective or pacer.burst != burst:
+            pacer = Pacer(effective, burst)
+            _registry[key] = pacer
+        return pacer
+
+
+def forget_all() -> None:
+    """Drop every pacer (for tests that restart a server on the same URL)."""
+    with _registry_lock:
+        _registry.clear()

@@ -1,0 +1,195 @@
+"""``GpuInstance``: one rented GPU machine, declared by what it must satisfy, not by offer id.
+
+    gpu = GpuInstance("train", min_vram_gb=24, max_price_per_hour=0.40, interruptible=True,
+                      image="pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime")
+    pulumi.export("ssh", gpu.ssh_command)
+
+The provider picks the cheapest live offer that satisfies every constraint. The resource id is a
+logical id that survives failover, hibernation and wake (the marketplace contract id changes each
+time and is the ``contract_id`` output).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import pulumi
+from pulumi import dynamic
+from pydantic import field_validator, model_validator
+
+from dumont_iac.schema import (
+    ResourceSchema,
+    arg,
+    computed,
+    resource_properties,
+    secret_output_names,
+)
+
+MAX_USER_LABEL = 200  # the marketplace allows 256; the rest carries the logical id
+
+
+class GpuInstanceArgs(ResourceSchema):
+    """Arguments and outputs of a GPU instance."""
+
+    resource_name: ClassVar[str] = "GpuInstance"
+
+    # What to rent: changing any of these means a different machine, so it replaces.
+    image: str = arg(replaces=True, min_length=1, description="Container image to run.")
+    gpu_models: list[str] = arg(
+        default_factory=list,
+        replaces=True,
+        description='Acceptable GPU models in order of preference, e.g. ["RTX 4090", "RTX 3090"]; '
+        "empty accepts any model. Among acceptable models the cheapest offer wins.",
+    )
+    gpu_count: int = arg(1, replaces=True, ge=1, le=8, description="GPUs on the machine.")
+    min_vram_gb: float | None = arg(
+        None, replaces=True, gt=0, description="Minimum VRAM per GPU, GB."
+    )
+    interruptible: bool = arg(
+        True,
+        replaces=True,
+        description="Rent at a bid (cheaper, may be outbid and stopped) instead of on demand.",
+    )
+    regions: list[str] = arg(
+        default_factory=list,
+        replaces=True,
+        description="Continents (EU, NA, SA, AS, OC, AF) or ISO country codes; empty = anywhere.",
+    )
+    disk_gb: float = arg(10.0, replaces=True, ge=8, le=8192, description="Container disk, GB.")
+    env: dict[str, str] = arg(
+        default_factory=dict, replaces=True, description="Environment variables of the container."
+    )
+    onstart: str | None = arg(
+        None, replaces=True, max_length=4000, description="Script run when the container starts."
+    )
+    ports: list[int] = arg(
+        default_factory=list, replaces=True, description="Container ports to publish besides SSH."
+    )
+    logical_name: str | None = arg(
+        None,
+        replaces=True,
+        max_length=200,
+        description="Stable name the logical id derives from; defaults to project/stack/resource.",
+    )
+
+    # How to choose among offers: they apply to the next rental, never re-rent by themselves.
+    max_price_per_hour: float | None = arg(
+        None, gt=0, description="Most the rental may cost per hour (GPUs and disk), $."
+    )
+    min_reliability: float = arg(0.9, ge=0, le=1, description="Minimum host reliability, 0-1.")
+    verified_only: bool = arg(True, description="Only hosts the marketplace has verified.")
+    min_cuda: float | None = arg(None, gt=0, description="Minimum CUDA version the host supports.")
+    bid_headroom: float = arg(
+        0.1,
+        ge=0,
+        le=5,
+        description="Interruptible only: bid this fraction above the offer's minimum bid "
+        "(0.1 = +10 %), capped by max_price_per_hour.",
+    )
+    create_timeout_seconds: int = arg(
+        900, ge=30, le=7200, description="How long create waits for the instance to run."
+    )
+    adopt_instance_id: int | None = arg(
+        None,
+        ge=1,
+        description="Take over this existing rental at create instead of renting a new one.",
+    )
+
+    # Changed on the live rental.
+    label: str | None = arg(
+        None, max_length=MAX_USER_LABEL, description="Human label shown on the marketplace."
+    )
+    bid_price: float | None = arg(
+        None,
+        gt=0,
+        description="Interruptible only: a fixed bid, $/h, instead of the headroom rule.",
+    )
+    desired_state: Literal["running", "stopped"] = arg(
+        "running", description="Keep the instance running, or stopped (only storage bills)."
+    )
+
+    # Computed by the provider.
+    logical_id: str | None = computed(description="Stable id: the resource id.")
+    contract_id: int | None = computed(description="Current marketplace contract (instance) id.")
+    machine_id: int | None = computed(description="Marketplace machine id.")
+    gpu_name: str | None = computed(description="GPU model rented.")
+    num_gpus: int | None = computed(description="GPUs rented.")
+    vram_gb: float | None = computed(description="VRAM per GPU, GB.")
+    price_per_hour: float | None = computed(description="What the rental costs per hour, $.")
+    status: str | None = computed(description="running, loading, stopped, offline ...")
+    status_message: str | None = computed(description="The marketplace's status message.")
+    ssh_host: str | None = computed(description="SSH host.")
+    ssh_port: int | None = computed(description="SSH port.")
+    ssh_command: str | None = computed(description="Ready-to-paste SSH command.")
+    public_ip: str | None = computed(description="Public IP address of the machine.")
+    region: str | None = computed(description='Where the machine is, "City, CC".')
+
+    @field_validator("gpu_models")
+    @classmethod
+    def _gpu_models(cls, names: list[str]) -> list[str]:
+        cleaned = [" ".join(name.replace("_", " ").split()) for name in names]
+        if any(not name for name in cleaned):
+            raise ValueError("GPU model names must not be empty")
+        return list(dict.fromkeys(cleaned))
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, ports: list[int]) -> list[int]:
+        for port in ports:
+            if not 1 <= port <= 65535:
+                raise ValueError(f"port {port} is outside 1-65535")
+        return sorted(set(ports))
+
+    @model_validator(mode="after")
+    def _bid_only_when_interruptible(self) -> GpuInstanceArgs:
+        if self.bid_price is not None and not self.interruptible:
+            raise ValueError("bid_price applies only when interruptible is true")
+        if (
+            self.bid_price is not None
+            and self.max_price_per_hour is not None
+            and self.bid_price > self.max_price_per_hour
+        ):
+            raise ValueError(
+                f"bid_price {self.bid_price} is above max_price_per_hour {self.max_price_per_hour}"
+            )
+        return self
+
+
+class GpuInstance(dynamic.Resource, module="dumont", name="GpuInstance"):
+    """A rented GPU machine. Pass ``GpuInstanceArgs`` or the same fields as keywords."""
+
+    logical_id: pulumi.Output[str]
+    contract_id: pulumi.Output[int]
+    machine_id: pulumi.Output[int]
+    gpu_name: pulumi.Output[str]
+    num_gpus: pulumi.Output[int]
+    vram_gb: pulumi.Output[float]
+    price_per_hour: pulumi.Output[float]
+    status: pulumi.Output[str]
+    status_message: pulumi.Output[str]
+    ssh_host: pulumi.Output[str]
+    ssh_port: pulumi.Output[int]
+    ssh_command: pulumi.Output[str]
+    public_ip: pulumi.Output[str]
+    region: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: GpuInstanceArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        from dumont_iac.provider.gpu_instance import GpuInstanceProvider
+
+        values: Any = args if args is not None else kwargs
+        if args is not None and kwargs:
+            raise TypeError("pass either GpuInstanceArgs or keyword arguments, not both")
+        props = resource_properties(GpuInstanceArgs, values, f"GpuInstance {resource_name!r}")
+        if props.get("logical_name") is None:
+            props["logical_name"] = f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
+        opts = pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(additional_secret_outputs=secret_output_names(GpuInstanceArgs)),
+        )
+        super().__init__(GpuInstanceProvider(), resource_name, props, opts)

@@ -1,0 +1,58 @@
+"""Pytest fixtures that serve a sandbox marketplace over real HTTP for the length of a test.
+
+Enable them with ``pytest_plugins = ["dumont_iac.testing.sandbox"]`` in a ``conftest.py``:
+
+    def test_rent(sandbox):
+        with sandbox.client() as http:
+            offers = http.post("/api/v0/bundles/", json={"limit": 1}).json()["offers"]
+
+``sandbox`` is a small market (300 machines) on a temporary SQLite file, with rate limits off and
+a clock running 60 times faster than real time. ``sandbox_factory(**settings)`` starts more
+sandboxes, each with any ``SandboxSettings`` field overridden; all stop when the test ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:  # the server (FastAPI, uvicorn) loads only in tests that use a sandbox
+    from dumont_iac.sandbox.server import SandboxHandle
+
+TEST_DEFAULTS: dict[str, Any] = {
+    "machines": 300,
+    "rate_limits": "off",
+    "speed": 60.0,
+    "api_key": "sandbox-test-key",
+}
+
+SandboxFactory = Callable[..., "SandboxHandle"]
+
+
+@pytest.fixture
+def sandbox_factory(tmp_path: Path) -> Iterator[SandboxFactory]:
+    started: list[SandboxHandle] = []
+    numbers = itertools.count(1)
+
+    from dumont_iac.sandbox.server import start_sandbox
+    from dumont_iac.sandbox.settings import SandboxSettings
+
+    def start(**overrides: Any) -> SandboxHandle:
+        fields = {**TEST_DEFAULTS, **overrides}
+        fields.setdefault("db_path", str(tmp_path / f"sandbox-{next(numbers)}.db"))
+        handle = start_sandbox(SandboxSettings(**fields))
+        started.append(handle)
+        return handle
+
+    yield start
+    for handle in reversed(started):
+        handle.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_factory: SandboxFactory) -> SandboxHandle:
+    return sandbox_factory()

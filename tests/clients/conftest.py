@@ -1,0 +1,171 @@
+"""Fixtures for the client tests: a client on the sandbox, faults, and a scripted web server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from dumont_iac.clients import pacing
+from dumont_iac.clients.http import RetryPolicy
+from dumont_iac.clients.marketplace import MarketplaceClient, forget_cached_searches
+
+FAST = RetryPolicy(attempts=4, initial=0.02, maximum=0.1, jitter=0.02)
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state() -> Iterator[None]:
+    """Pacers and the search cache are process-wide; a test must not inherit another's."""
+    forget_cached_searches()
+    pacing.forget_all()
+    yield
+    forget_cached_searches()
+    pacing.forget_all()
+
+
+@pytest.fixture
+def client(sandbox) -> MarketplaceClient:
+    """A client on the sandbox (rate limits off there, so no pacing here)."""
+    return MarketplaceClient(sandbox.url, sandbox.api_key, pacing_scale=0, retry=FAST)
+
+
+class Probe:
+    """Looks at and breaks the sandbox over its own API, independently of the client tested."""
+
+    def __init__(self, sandbox) -> None:
+        self.sandbox = sandbox
+
+    def arm(self, **fault: Any) -> dict[str, Any]:
+        """Arm a transport fault (see the sandbox's /_sandbox/faults)."""
+        with self.sandbox.client() as http:
+            response = http.post("/_sandbox/faults", json=fault)
+        assert response.status_code == 200, response.text
+        return response.json()["fault"]
+
+    def armed(self) -> list[dict[str, Any]]:
+        with self.sandbox.client() as http:
+            return http.get("/_sandbox/faults").json()["faults"]
+
+    def take(self, offer_id: int) -> None:
+        """Another tenant rents the offer."""
+        with self.sandbox.client() as http:
+            assert http.post(f"/_sandbox/offers/{offer_id}/take").status_code == 200
+
+    def labelled(self, label: str) -> list[dict[str, Any]]:
+        with self.sandbox.client() as http:
+            rows = http.get("/api/v0/instances/").json()["instances"] or []
+        return [row for row in rows if row.get("label") == label]
+
+    def instance_count(self) -> int:
+        with self.sandbox.client() as http:
+            return len(http.get("/api/v0/instances/").json()["instances"] or [])
+
+    def cheap_offer_ids(self, count: int) -> list[int]:
+        """Cheap offers on distinct machines (renting a slice re-lists its machine's others)."""
+        with self.sandbox.client() as http:
+            rows = http.post(
+                "/api/v0/bundles/",
+                json={"verified": {"eq": True}, "order": [["dph_total", "asc"]], "limit": 2000},
+            ).json()["offers"]
+        seen: set[int] = set()
+        chosen: list[int] = []
+        for row in rows:
+            if row["machine_id"] not in seen and len(chosen) < count:
+                seen.add(row["machine_id"])
+                chosen.append(row["id"])
+        assert len(chosen) == count, "the sandbox market is too small for this test"
+        return chosen
+
+
+@pytest.fixture
+def probe(sandbox) -> Probe:
+    return Probe(sandbox)
+
+
+class HttpLog(logging.Handler):
+    """Collects the client's per-call log records."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+        self._lock = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self._lock:
+            self.records.append(record)
+
+    def calls(self, method: str | None = None, path_part: str = "") -> list[logging.LogRecord]:
+        with self._lock:
+            return [
+                r
+                for r in self.records
+                if (method is None or r.method == method) and path_part in r.path
+            ]
+
+    def statuses(self, method: str, path_part: str = "") -> list[Any]:
+        return [r.status for r in self.calls(method, path_part)]
+
+
+@pytest.fixture
+def http_log() -> Iterator[HttpLog]:
+    handler = HttpLog()
+    logger = logging.getLogger("dumont_iac.http")
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(previous)
+
+
+@dataclass
+class Scripted:
+    """A real HTTP server answering what the test scripts, recording what it was sent."""
+
+    url: str
+    answers: dict[tuple[str, str], tuple[int, str, bytes]] = field(default_factory=dict)
+    received: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+
+    def answer(self, method: str, path: str, status: int, body: Any, content_type: str) -> None:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.answers[(method, path)] = (status, content_type, raw)
+
+
+@pytest.fixture
+def scripted() -> Iterator[Scripted]:
+    state = Scripted(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            if length:
+                self.rfile.read(length)
+            path = self.path.split("?")[0]
+            state.received.append((self.command, self.path, dict(self.headers)))
+            status, content_type, body = state.answers.get(
+                (self.command, path), (404, "text/html", b"<h1>Not Found</h1>")
+            )
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_PUT = do_POST = do_DELETE = _serve  # noqa: N815 - http.server API
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()

@@ -1,0 +1,42 @@
+"""A burst of rentals from several threads under the marketplace's limits, scaled down."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from dumont_iac.clients.marketplace import MarketplaceClient
+from dumont_iac.clients.marketplace_models import RentRequest
+
+SCALE = 0.02  # every documented gap / 50: rent 90 ms, list 20 ms, search bucket 10 then 120 ms
+RENTS = 30
+THREADS = 4
+
+
+def test_30_rents_from_4_threads_complete_without_errors_or_429s(sandbox_factory, http_log):
+    sandbox = sandbox_factory(rate_limits=str(SCALE), machines=200)
+    with sandbox.client() as http:
+        rows = http.post(
+            "/api/v0/bundles/", json={"order": [["dph_total", "asc"]], "limit": 2000}
+        ).json()["offers"]
+    by_machine = {row["machine_id"]: row["id"] for row in reversed(rows)}
+    offer_ids = list(by_machine.values())[:RENTS]
+    assert len(offer_ids) == RENTS
+
+    # One client shared by the threads, as a provider process shares its pacing.
+    client = MarketplaceClient(sandbox.url, sandbox.api_key, pacing_scale=SCALE)
+    request = RentRequest(image="pytorch/pytorch:latest")
+
+    def rent(index: int):
+        rental = client.rent(offer_ids[index], request, label=f"fleet-{index}")
+        return rental, client.instance(rental.instance_id)
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        results = list(pool.map(rent, range(RENTS)))  # re-raises any error a caller saw
+
+    assert len({rental.instance_id for rental, _ in results}) == RENTS
+    assert all(instance is not None for _, instance in results)
+    with sandbox.client() as http:
+        held = http.get("/api/v0/instances/").json()["instances"]
+    assert sorted(row["label"] for row in held) == sorted(f"fleet-{i}" for i in range(RENTS))
+    refused = [r for r in http_log.records if r.status == 429]
+    assert len(refused) <= 1, [(r.method, r.path) for r in refused]

@@ -1,0 +1,1 @@
+pytest_plugins = ["dumont_iac.testing.sandbox", "dumont_iac.testing.fixtures"]
