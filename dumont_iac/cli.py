@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from dumont_iac.demo import demo
 from dumont_iac.lookups_cli import offers, pricing, recommend
 from dumont_iac.sandbox.cli import sandbox
 
@@ -15,6 +16,7 @@ def main() -> None:
     """Rented GPUs as Pulumi code, and a local sandbox marketplace to try them on."""
 
 
+app.command("demo")(demo)
 app.command("sandbox")(sandbox)
 app.command("offers")(offers)
 app.command("pricing")(pricing)

@@ -50,10 +50,9 @@ async def sandbox_error(request: Request, exc: Exception) -> Response:
 
 async def validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError | pydantic.ValidationError)
-    if isinstance(exc, pydantic.ValidationError):
-        errors = exc.errors(include_url=False)
-    else:
-        errors = exc.errors()
+    errors: Iterable[Any] = (
+        exc.errors(include_url=False) if isinstance(exc, pydantic.ValidationError) else exc.errors()
+    )
     field, msg = describe_errors(errors)
     return envelope(400, "invalid_args", msg, field=field)
 
