@@ -24,6 +24,7 @@ from dumont_iac.clients.errors import DumontError
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace_models import Offer
 from dumont_iac.clients.offer_filter import ORDERS
+from dumont_iac.config import marketplace_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,8 +98,6 @@ def _reports_errors(command: F) -> F:
 
 
 def _client(url: str | None, api_key: str | None) -> MarketplaceClient:
-    from dumont_iac.config import marketplace_settings
-
     return MarketplaceClient(
         settings=marketplace_settings(url, api_key, url_given_as="--url", key_given_as="--api-key")
     )

@@ -10,8 +10,8 @@ What is retried: a 429 and a failed connection always (the server did not act on
 server may have acted on them. Renting is not idempotent: the marketplace client recovers a
 rent by looking its label up instead (see ``marketplace.MarketplaceClient.rent``).
 
-``HttpApi`` holds only settings, so it pickles; the ``httpx.Client`` (a connection pool) lives
-in a per-process registry and is created on first use.
+``HttpApi`` holds only settings; the ``httpx.Client`` (a connection pool) lives in a
+per-process registry, created on first use, so no connection ever rides along in a pickle.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from tenacity import (
     wait_random,
 )
 
-from dumont_iac import __version__
+from dumont_iac._version import __version__
 from dumont_iac.clients import errors
 from dumont_iac.clients.pacing import key_fingerprint, pacer_for
 from dumont_iac.config import (
@@ -70,7 +70,8 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class HttpApi:
-    """Calls one outside system; holds settings only (no connections), so it can be pickled."""
+    """Calls one outside system. Holds settings only, never a connection; settings holding a
+    key refuse to be pickled (see ``dumont_iac.config``), so build one where it is used."""
 
     service: ServiceSettings
     api_name: str = "marketplace"  # how "does not serve the ... API" messages name it

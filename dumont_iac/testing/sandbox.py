@@ -14,7 +14,9 @@ sandboxes, each with any ``SandboxSettings`` field overridden; all stop when the
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,17 +35,36 @@ TEST_DEFAULTS: dict[str, Any] = {
 SandboxFactory = Callable[..., "SandboxHandle"]
 
 
+@pytest.fixture(scope="session")
+def _seeded_markets(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple, Path]:
+    """Seeded database files, one per market shape, that each sandbox starts from a copy of:
+    seeding costs more than copying, and every test would otherwise seed the same market."""
+    return {}
+
+
 @pytest.fixture
-def sandbox_factory(tmp_path: Path) -> Iterator[SandboxFactory]:
+def sandbox_factory(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, _seeded_markets: dict[tuple, Path]
+) -> Iterator[SandboxFactory]:
+    from dumont_iac.sandbox.clock import Clock
+    from dumont_iac.sandbox.server import start_sandbox
+    from dumont_iac.sandbox.settings import SandboxSettings
+    from dumont_iac.sandbox.store import Store
+
     started: list[SandboxHandle] = []
     numbers = itertools.count(1)
 
-    from dumont_iac.sandbox.server import start_sandbox
-    from dumont_iac.sandbox.settings import SandboxSettings
-
     def start(**overrides: Any) -> SandboxHandle:
         fields = {**TEST_DEFAULTS, **overrides}
-        fields.setdefault("db_path", str(tmp_path / f"sandbox-{next(numbers)}.db"))
+        if "db_path" not in fields:
+            fields["db_path"] = str(tmp_path / f"sandbox-{next(numbers)}.db")
+            settings = SandboxSettings(**fields)
+            shape = (settings.seed, settings.machines, settings.api_key, settings.starting_credit)
+            if shape not in _seeded_markets:
+                template = tmp_path_factory.mktemp("seeded") / "market.db"
+                Store(replace(settings, db_path=str(template)), Clock()).close()
+                _seeded_markets[shape] = template
+            shutil.copyfile(_seeded_markets[shape], settings.db_path)
         handle = start_sandbox(SandboxSettings(**fields))
         started.append(handle)
         return handle
