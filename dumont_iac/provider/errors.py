@@ -18,3 +18,7 @@ class InstanceNotReady(ProviderError):
     def __init__(self, message: str, status: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class CreateFailed(ProviderError):
+    """Create failed after renting; the rental was destroyed (the cause is ``__cause__``)."""

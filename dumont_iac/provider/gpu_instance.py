@@ -10,33 +10,36 @@ arguments that pick the machine. It is written into the rental's label, so
 * a replacement (new machine arguments) gets a new id, so old and new never share a label.
 
 Nothing that bills is left behind by a failed create: any error after renting destroys the rental
-before it surfaces.
+before it surfaces. How an offer is chosen and rented, and how a rental is waited for, live in
+``dumont_iac.provider.renting``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 
 from pulumi.dynamic import ConfigureRequest, CreateResult, ReadResult, UpdateResult
 
 from dumont_iac import config
-from dumont_iac.clients.errors import OfferUnavailable
+from dumont_iac.clients.errors import DumontError
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.clients.marketplace_models import Instance, RentRequest
-from dumont_iac.clients.offer_filter import OfferFilter
-from dumont_iac.provider.errors import InstanceNotReady, NoMatchingOffer, ProviderError
+from dumont_iac.clients.marketplace_models import Instance
+from dumont_iac.provider.errors import CreateFailed, ProviderError
+from dumont_iac.provider.logs import log_to_stderr
+from dumont_iac.provider.renting import TERMINAL, bid_for, rent_cheapest, settle
 from dumont_iac.provider.waiter import wait_for
 from dumont_iac.resources.gpu_instance import GpuInstanceArgs
 from dumont_iac.schema import SchemaProvider, fields_of
 
+log = logging.getLogger("dumont_iac.provider")
+
 LABEL_MARK = "dumont:"
-_LABEL_ID = re.compile(r"dumont:(gpu-[0-9a-f]{12})$")
-MAX_OFFERS_TRIED = 5  # offers taken between search and rent before giving up
+LABEL_SEPARATOR = " | "
+_LABEL_ID = re.compile(r"(?:^|\s\|\s)dumont:(gpu-[0-9a-f]{12})$")
 DELETE_TIMEOUT_SECONDS = 300.0
-# Statuses the marketplace never brings back to running (reference: instance lifecycle).
-TERMINAL = frozenset({"exited", "offline", "unknown"})
 
 
 def logical_id_for(args: GpuInstanceArgs) -> str:
@@ -51,8 +54,9 @@ def logical_id_for(args: GpuInstanceArgs) -> str:
 
 
 def rental_label(logical_id: str, label: str | None) -> str:
+    """The marketplace label: the user's label (if any), then the logical id marker."""
     marker = LABEL_MARK + logical_id
-    return f"{label} | {marker}" if label else marker
+    return f"{label}{LABEL_SEPARATOR}{marker}" if label else marker
 
 
 def logical_id_of(label: str | None) -> str | None:
@@ -60,41 +64,78 @@ def logical_id_of(label: str | None) -> str | None:
     return found.group(1) if found else None
 
 
+def user_label_of(label: str | None) -> str | None:
+    """The user's part of a rental label (the marker stripped); None when there is none."""
+    if not label:
+        return None
+    found = _LABEL_ID.search(label)
+    text = label[: found.start()] if found else label
+    return text or None
+
+
 class GpuInstanceProvider(SchemaProvider):
     schema = GpuInstanceArgs
 
     def configure(self, req: ConfigureRequest) -> None:
+        # The provider process has no Pulumi monitor: hand it the stack's dumont:* config.
         config.use_provider_config({k: req.config.get(f"dumont:{k}") for k in config.PULUMI_KEYS})
+        log_to_stderr()
 
     # --- create ----------------------------------------------------------------------------
 
     def create(self, props: dict) -> CreateResult:
         args: GpuInstanceArgs = self.args(props)
+        if not args.logical_name:
+            raise ProviderError(
+                "logical_name is not set: declare GPUs with dumont_iac.GpuInstance, which sets "
+                "it to project/stack/resource, or give a logical_name unique to this GPU"
+            )
         logical_id = logical_id_for(args)
         client = MarketplaceClient()
         found = _current(client, logical_id)
+        if found is not None and (found.actual_status or "") in TERMINAL:
+            # A rental from an interrupted deploy that died on its host: start over.
+            log.info("GPU %s: contract %d is %s; renting anew", logical_id, found.id,
+                     found.actual_status)  # fmt: skip
+            client.destroy(found.id)
+            found = None
         ours = True
-        if found is None and args.adopt_instance_id is not None:
+        if found is not None:
+            log.info("GPU %s: adopting contract %d found by its label", logical_id, found.id)
+        elif args.adopt_instance_id is not None:
             found, ours = _adopt(client, args, logical_id), False
-        instance = found or _rent(client, args, logical_id)
+        if found is not None:
+            contract_id = found.id
+            _apply_state(client, found, args.desired_state)
+        else:
+            contract_id = rent_cheapest(client, args, rental_label(logical_id, args.label))
         try:
-            instance = _settle(client, instance.id, args)
-        except BaseException:
-            if ours:
-                client.destroy(instance.id)
-            raise
+            instance = settle(
+                client, contract_id, args.desired_state, args.create_timeout_seconds, "create"
+            )
+        except Exception as exc:
+            if not ours:
+                raise
+            _destroy_after_failure(client, contract_id, logical_id, exc)
+            raise CreateFailed(
+                f"GPU {args.logical_name} ({logical_id}): {exc}; contract {contract_id} was "
+                "destroyed, so nothing is left billing"
+            ) from exc
         return CreateResult(logical_id, self.outs(args, **_outputs(logical_id, instance)))
 
     # --- read ------------------------------------------------------------------------------
 
     def read(self, id_: str, props: dict) -> ReadResult:
-        instance = _current(MarketplaceClient(), id_)
+        instance = _current(MarketplaceClient(), id_, props.get("contract_id"))
         if instance is None:
             return self.gone()
-        args = self.args(props)
-        inputs = args.model_dump(mode="json", exclude=set(fields_of(GpuInstanceArgs).outputs))
-        inputs = {k: v for k, v in inputs.items() if v is not None}
-        return ReadResult(id_, self.outs(args, **_outputs(id_, instance)), inputs)
+        args: GpuInstanceArgs = self.args(props)
+        inputs = {k: v for k, v in props.items() if k in fields_of(GpuInstanceArgs).arguments}
+        # Outputs show the live label and intended state, so the next deploy corrects drift.
+        live = args.model_copy(update={"label": user_label_of(instance.label)})
+        if instance.intended_status in ("running", "stopped"):
+            live = live.model_copy(update={"desired_state": instance.intended_status})
+        return ReadResult(id_, self.outs(live, **_outputs(id_, instance)), inputs)
 
     # --- update ----------------------------------------------------------------------------
 
@@ -102,25 +143,29 @@ class GpuInstanceProvider(SchemaProvider):
         old: GpuInstanceArgs = self.args(olds)
         new: GpuInstanceArgs = self.args(news)
         client = MarketplaceClient()
-        instance = _current(client, id_)
+        instance = _current(client, id_, olds.get("contract_id"))
         if instance is None:
             raise ProviderError(
                 f"GPU {id_} has no rental on the marketplace any more (destroyed outside this "
                 "stack); run `pulumi refresh` to drop it, then deploy again to rent a new one."
             )
-        if new.label != old.label:
+        if rental_label(id_, new.label) != instance.label:
             client.set_label(instance.id, rental_label(id_, new.label))
-        if new.interruptible and (old.bid_price, old.bid_headroom) != (
-            new.bid_price,
-            new.bid_headroom,
+        if (
+            new.interruptible
+            and instance.is_interruptible
+            and (
+                (old.bid_price, old.bid_headroom, old.max_price_per_hour)
+                != (new.bid_price, new.bid_headroom, new.max_price_per_hour)
+            )
         ):
-            client.change_bid(instance.id, _bid(new, instance.min_bid or 0.0))
-        if new.desired_state != (instance.intended_status or "running"):
-            if new.desired_state == "stopped":
-                client.stop(instance.id)
-            else:
-                client.start(instance.id)
-        instance = _settle(client, instance.id, new)
+            client.change_bid(instance.id, bid_for(new, instance.min_bid or 0.0))
+        if _apply_state(client, instance, new.desired_state):
+            instance = settle(
+                client, instance.id, new.desired_state, new.create_timeout_seconds, "update"
+            )
+        else:
+            instance = client.instance(instance.id) or instance
         return UpdateResult(self.outs(new, **_outputs(id_, instance)))
 
     # --- delete ----------------------------------------------------------------------------
@@ -128,8 +173,9 @@ class GpuInstanceProvider(SchemaProvider):
     def delete(self, id_: str, props: dict) -> None:
         """Destroy every rental carrying the logical id and return once none is left."""
         client = MarketplaceClient()
-        rentals = _carrying(client, id_)
+        rentals = _carrying(client, id_, props.get("contract_id"))
         for rental in rentals:
+            log.info("GPU %s: destroying contract %d", id_, rental.id)
             client.destroy(rental.id)
         for rental in rentals:
             wait_for(
@@ -142,13 +188,24 @@ class GpuInstanceProvider(SchemaProvider):
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _carrying(client: MarketplaceClient, logical_id: str) -> list[Instance]:
-    return [i for i in client.instances() if logical_id_of(i.label) == logical_id]
+def _carrying(
+    client: MarketplaceClient, logical_id: str, contract_id: object = None
+) -> list[Instance]:
+    """Rentals carrying the logical id, plus the recorded contract if its label lost the marker
+    (edited outside the stack) without being claimed by another GPU."""
+    rentals = []
+    for instance in client.instances():
+        owner = logical_id_of(instance.label)
+        if owner == logical_id or (owner is None and instance.id == contract_id):
+            rentals.append(instance)
+    return rentals
 
 
-def _current(client: MarketplaceClient, logical_id: str) -> Instance | None:
+def _current(
+    client: MarketplaceClient, logical_id: str, contract_id: object = None
+) -> Instance | None:
     """The newest rental carrying the logical id (failover rents newer contracts)."""
-    rentals = _carrying(client, logical_id)
+    rentals = _carrying(client, logical_id, contract_id)
     return max(rentals, key=lambda i: i.id) if rentals else None
 
 
@@ -160,100 +217,40 @@ def _adopt(client: MarketplaceClient, args: GpuInstanceArgs, logical_id: str) ->
             f"adopt_instance_id: no rental {args.adopt_instance_id} exists under this key; "
             "give the id of one of your instances (`dumont-iac` or the marketplace lists them)."
         )
+    owner = logical_id_of(instance.label)
+    if owner is not None and owner != logical_id:
+        raise ProviderError(
+            f"adopt_instance_id: rental {instance.id} already belongs to GPU {owner} (its "
+            f"label is {instance.label!r}); a rental can belong to one GPU only."
+        )
+    log.info("GPU %s: adopting rental %d (adopt_instance_id)", logical_id, instance.id)
     client.set_label(instance.id, rental_label(logical_id, args.label))
     return instance
 
 
-def offer_filter_for(args: GpuInstanceArgs) -> OfferFilter:
-    return OfferFilter(
-        gpu_names=tuple(args.gpu_models),
-        num_gpus=args.gpu_count,
-        min_vram_gb=args.min_vram_gb,
-        max_price_per_hour=args.max_price_per_hour,
-        interruptible=args.interruptible,
-        regions=tuple(args.regions),
-        min_reliability=args.min_reliability,
-        verified_only=args.verified_only,
-        min_cuda=args.min_cuda,
-        min_disk_gb=args.disk_gb,
-        disk_gb=args.disk_gb,
-        order="price",
-        limit=MAX_OFFERS_TRIED * 4,
-    )
+def _apply_state(client: MarketplaceClient, instance: Instance, desired: str) -> bool:
+    """Ask for the desired state if the rental is not meant to be in it; True if asked."""
+    if (instance.intended_status or "running") == desired:
+        return False
+    if desired == "stopped":
+        client.stop(instance.id)
+    else:
+        client.start(instance.id)
+    return True
 
 
-def _rent(client: MarketplaceClient, args: GpuInstanceArgs, logical_id: str) -> Instance:
-    """Rent the cheapest satisfying offer, moving on when one is taken under us."""
-    wanted = offer_filter_for(args)
-    offers = client.search_offers(wanted)
-    tried: list[int] = []
-    for offer in offers[:MAX_OFFERS_TRIED]:
-        request = RentRequest(
-            image=args.image,
-            disk_gb=args.disk_gb,
-            env=args.env,
-            ports=tuple(args.ports),
-            onstart=args.onstart,
-            bid_price=_bid(args, offer.min_bid or 0.0) if args.interruptible else None,
-        )
-        try:
-            rental = client.rent(offer.id, request, label=rental_label(logical_id, args.label))
-        except OfferUnavailable:
-            tried.append(offer.id)
-            continue
-        found = client.instance(rental.instance_id)
-        if found is None:
-            raise InstanceNotReady(
-                f"contract {rental.instance_id} vanished right after it was rented", logical_id
-            )
-        return found
-    raise NoMatchingOffer(_no_offer_sentence(wanted, len(offers), tried))
-
-
-def _bid(args: GpuInstanceArgs, min_bid: float) -> float:
-    if args.bid_price is not None:
-        return args.bid_price
-    bid = min_bid * (1 + args.bid_headroom)
-    if args.max_price_per_hour is not None:
-        bid = min(bid, args.max_price_per_hour)
-    return round(max(bid, min_bid), 4)
-
-
-def _settle(client: MarketplaceClient, contract_id: int, args: GpuInstanceArgs) -> Instance:
-    """Wait until the rental is in the desired state; fail fast on states it never leaves."""
-    latest: list[Instance | None] = [None]
-
-    def arrived() -> bool:
-        instance = client.instance(contract_id)
-        latest[0] = instance
-        if instance is None:
-            raise InstanceNotReady(f"contract {contract_id} was destroyed while starting", "")
-        status = instance.actual_status or "provisioning"
-        if status in TERMINAL:
-            raise InstanceNotReady(
-                f"contract {contract_id} went {status!r} ({instance.status_msg or 'no message'})"
-                " and will not run",
-                status,
-            )
-        if args.desired_state == "stopped":
-            return status == "stopped"
-        return instance.is_ready
-
+def _destroy_after_failure(
+    client: MarketplaceClient, contract_id: int, logical_id: str, error: Exception
+) -> None:
+    log.info("GPU %s: destroying contract %d after a failed create", logical_id, contract_id)
     try:
-        wait_for(
-            arrived,
-            timeout=args.create_timeout_seconds,
-            what=f"contract {contract_id} to be {args.desired_state}",
-        )
-    except TimeoutError as exc:
-        status = latest[0].actual_status if latest[0] is not None else None
-        raise InstanceNotReady(
-            f"contract {contract_id} was still {status or 'provisioning'!r} after "
-            f"{args.create_timeout_seconds} s (create_timeout_seconds); it has been destroyed",
-            status or "provisioning",
-        ) from exc
-    assert latest[0] is not None
-    return latest[0]
+        client.destroy(contract_id)
+    except DumontError as exc:
+        raise ProviderError(
+            f"{error}; destroying contract {contract_id} afterwards failed too ({exc}). It "
+            f"carries the label marker dumont:{logical_id}: the next deploy adopts it, or "
+            "destroy it on the marketplace."
+        ) from error
 
 
 def _outputs(logical_id: str, instance: Instance) -> dict:
@@ -274,16 +271,3 @@ def _outputs(logical_id: str, instance: Instance) -> dict:
         "public_ip": instance.public_ipaddr,
         "region": instance.geolocation,
     }
-
-
-def _no_offer_sentence(wanted: OfferFilter, found: int, tried: list[int]) -> str:
-    constraints = wanted.model_dump(exclude_defaults=True, exclude={"order", "limit", "disk_gb"})
-    if tried:
-        return (
-            f"every matching offer was taken before it could be rented (tried {tried}); "
-            "deploy again, or widen the constraints"
-        )
-    return (
-        f"no offer satisfies {constraints} ({found} found); raise max_price_per_hour, accept "
-        "more gpu_models or regions, or lower min_reliability"
-    )

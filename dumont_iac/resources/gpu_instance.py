@@ -15,8 +15,9 @@ from typing import Any, ClassVar, Literal
 
 import pulumi
 from pulumi import dynamic
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator
 
+from dumont_iac.clients.regions import CONTINENTS
 from dumont_iac.schema import (
     ResourceSchema,
     arg,
@@ -87,7 +88,10 @@ class GpuInstanceArgs(ResourceSchema):
         "(0.1 = +10 %), capped by max_price_per_hour.",
     )
     create_timeout_seconds: int = arg(
-        900, ge=30, le=7200, description="How long create waits for the instance to run."
+        900,
+        ge=1,
+        le=7200,
+        description="How long create waits for the rental to run; on timeout it is destroyed.",
     )
     adopt_instance_id: int | None = arg(
         None,
@@ -140,19 +144,31 @@ class GpuInstanceArgs(ResourceSchema):
                 raise ValueError(f"port {port} is outside 1-65535")
         return sorted(set(ports))
 
-    @model_validator(mode="after")
-    def _bid_only_when_interruptible(self) -> GpuInstanceArgs:
-        if self.bid_price is not None and not self.interruptible:
-            raise ValueError("bid_price applies only when interruptible is true")
-        if (
-            self.bid_price is not None
-            and self.max_price_per_hour is not None
-            and self.bid_price > self.max_price_per_hour
-        ):
-            raise ValueError(
-                f"bid_price {self.bid_price} is above max_price_per_hour {self.max_price_per_hour}"
-            )
-        return self
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, codes: list[str]) -> list[str]:
+        cleaned = [code.strip().upper() for code in codes]
+        for code in cleaned:
+            if code not in CONTINENTS and not (len(code) == 2 and code.isalpha()):
+                raise ValueError(
+                    f"region {code!r} is neither a continent ({', '.join(sorted(CONTINENTS))}) "
+                    "nor a two-letter ISO country code"
+                )
+        return list(dict.fromkeys(cleaned))
+
+    # A field validator (not a model one) so that the failure names bid_price; the fields it
+    # compares with are declared earlier and absent from ``info.data`` while still unknown.
+    @field_validator("bid_price")
+    @classmethod
+    def _bid_fits(cls, bid: float | None, info: ValidationInfo) -> float | None:
+        if bid is None:
+            return bid
+        if info.data.get("interruptible") is False:
+            raise ValueError("a bid applies only when interruptible is true")
+        cap = info.data.get("max_price_per_hour")
+        if cap is not None and bid > cap:
+            raise ValueError(f"the bid is above max_price_per_hour {cap}")
+        return bid
 
 
 class GpuInstance(dynamic.Resource, module="dumont", name="GpuInstance"):

@@ -89,18 +89,14 @@ def test_a_failed_machine_takes_its_instances_offline_and_recovers(sandbox):
         offered_while_failed = _offers(http, machine_id={"eq": machine})
         recovered = http.post(f"/_sandbox/machines/{machine}/recover")
         offered_after = _offers(http, machine_id={"eq": machine})
+        row_after = _instance(http, instance_id)
         unknown = http.post("/_sandbox/machines/1/fail")
     assert failed.json() == {"success": True, "machine_id": machine, "instances_offline": 1}
     assert row is not None and row["actual_status"] == "offline"
     assert offered_while_failed == []
     assert recovered.status_code == 200 and offered_after
-    assert _instance_status_after_recovery(sandbox, instance_id) == "offline"
+    assert row_after["actual_status"] == "offline"  # an offline instance never comes back
     assert unknown.status_code == 404
-
-
-def _instance_status_after_recovery(sandbox, instance_id: int) -> str:
-    with sandbox.client() as http:
-        return _instance(http, instance_id)["actual_status"]
 
 
 def test_the_next_n_calls_answer_the_given_5xx_then_all_is_well(sandbox):
@@ -143,7 +139,7 @@ def test_a_hang_stalls_the_client_while_the_call_still_happens(sandbox):
         offer = _offers(http, limit=1)[0]
         http.post(
             "/_sandbox/faults",
-            json={"method": "PUT", "path": "/api/v0/asks/*", "kind": "hang", "seconds": 1.0},
+            json={"method": "PUT", "path": "/api/v0/asks/*", "kind": "hang", "seconds": 2.0},
         )
         started = time.monotonic()
         with pytest.raises(httpx.ReadTimeout):
@@ -152,7 +148,7 @@ def test_a_hang_stalls_the_client_while_the_call_still_happens(sandbox):
                 json={"image": "ubuntu", "label": "late"},
                 timeout=0.3,
             )
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 1.5
         assert _labels(http) == []  # still hanging
         assert _wait_for(lambda: _labels(http)) == ["late"]
 

@@ -1,8 +1,9 @@
 """The fault-injection surface under ``/_sandbox/``: make the market misbehave on purpose.
 
 Only the key the sandbox was started with may call it. Market events (another tenant takes an
-offer, an outbid, a machine failure) change the store; transport faults (5xx, hang, dropped
-response) are armed on the fault plan; the clock and the rate limits can be changed while running.
+offer, an outbid, a machine failure, image pulls that never finish) change the store; transport
+faults (5xx, hang, dropped response) are armed on the fault plan; the clock and the rate limits
+can be changed while running.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dumont_iac.sandbox.deps import get_clock, get_store, require_sandbox_key
 from dumont_iac.sandbox.faults import MAX_HANG_SECONDS, FaultKind
+from dumont_iac.sandbox.store.instances import MAX_STALLS
 
 # Ids are SQLite integers: a larger number can name nothing, and is refused as bad input.
 Id = Annotated[int, Path(ge=0, le=2**63 - 1)]
@@ -152,6 +154,29 @@ def fail_machine(machine_id: Id, request: Request) -> dict[str, Any]:
 )
 def recover_machine(machine_id: Id, request: Request) -> dict[str, Any]:
     return {"success": True, **get_store(request).recover_machine(machine_id)}
+
+
+class StallSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"times": 1}]})
+    times: int = Field(default=1, ge=1, le=MAX_STALLS, description="How many rentals stall.")
+
+
+@router.post(
+    "/stalls",
+    summary="The next rentals stay loading (an image pull that never ends) until released",
+    responses=_example({"success": True, "armed": 1}),
+)
+def stall_rentals(body: StallSpec, request: Request) -> dict[str, Any]:
+    return {"success": True, **get_store(request).stall_next_rentals(body.times)}
+
+
+@router.delete(
+    "/stalls",
+    summary="Disarm pending stalls and let stalled rentals finish loading",
+    responses=_example({"success": True, "released": 1, "disarmed": 0}),
+)
+def release_stalls(request: Request) -> dict[str, Any]:
+    return {"success": True, **get_store(request).release_stalls()}
 
 
 @router.post(

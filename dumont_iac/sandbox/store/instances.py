@@ -25,6 +25,9 @@ from dumont_iac.sandbox.store.base import OFFLINE_MSG, OUTBID_MSG, StoreBase, op
 
 PAGE_LIMIT = 25
 OUTBID_MARKUP = 1.25
+STALL_META = "stalled_rentals_armed"
+STALLED_LOADING_SECONDS = 10 * 365 * 86400.0  # longer than any test runs, in sandbox time
+MAX_STALLS = 1000
 
 
 class InstanceActions(StoreBase):
@@ -75,7 +78,7 @@ class InstanceActions(StoreBase):
         self._db.execute(
             "UPDATE instances SET loading_seconds = ?, ports = ?, ssh_port = ? WHERE id = ?",
             (
-                loading_seconds(request.image or "", instance_id),
+                self._loading_seconds_of_new(request.image or "", instance_id, start),
                 json.dumps(self._host_ports(instance_id, attrs, request.ports())),
                 10_000 + (instance_id * 7919) % 50_000,
                 instance_id,
@@ -90,6 +93,41 @@ class InstanceActions(StoreBase):
         self._db.execute("DELETE FROM offers WHERE id = ?", (ask_id,))
         self._refresh_machine(machine_id)
         return {"success": True, "new_contract": instance_id}
+
+    def _loading_seconds_of_new(self, image: str, instance_id: int, start: bool) -> float:
+        """The pull time of a new rental; an armed stall makes it endless (until released)."""
+        stalls = int(self._meta(STALL_META) or 0)
+        if start and stalls > 0:
+            self._set_meta(STALL_META, str(stalls - 1))
+            return STALLED_LOADING_SECONDS
+        return loading_seconds(image, instance_id)
+
+    @operation
+    def stall_next_rentals(self, times: int) -> dict[str, Any]:
+        """The next ``times`` rentals that start stay ``loading`` until ``release_stalls``:
+        an image pull that never finishes, for testing create timeouts."""
+        if not 1 <= times <= MAX_STALLS:
+            raise InvalidArgs(f"times={times} must be from 1 to {MAX_STALLS}.", field="times")
+        armed = int(self._meta(STALL_META) or 0) + times
+        self._set_meta(STALL_META, str(armed))
+        return {"armed": armed}
+
+    @operation
+    def release_stalls(self) -> dict[str, Any]:
+        """Disarm pending stalls; stalled rentals finish loading after their usual pull time
+        (counted from when they began loading, so a long-stalled one runs at once)."""
+        disarmed = int(self._meta(STALL_META) or 0)
+        self._set_meta(STALL_META, "0")
+        stalled = self._db.execute(
+            "SELECT id, image FROM instances WHERE loading_seconds >= ? AND destroyed_at IS NULL",
+            (STALLED_LOADING_SECONDS,),
+        ).fetchall()
+        for row in stalled:
+            self._db.execute(
+                "UPDATE instances SET loading_seconds = ? WHERE id = ?",
+                (loading_seconds(row["image"], row["id"]), row["id"]),
+            )
+        return {"released": len(stalled), "disarmed": disarmed}
 
     @staticmethod
     def _host_ports(instance_id: int, attrs: dict[str, Any], asked: list[str]) -> dict[str, str]:

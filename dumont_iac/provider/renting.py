@@ -1,0 +1,180 @@
+"""Renting a GPU for a resource: the cheapest offer that satisfies it, and the wait for it to run.
+
+Offers are searched once and the answer shared by every resource of the deployment (the client
+caches identical searches briefly). Concurrent creates in one provider process would otherwise
+all pick the same cheapest offer and all but one would lose a rent slot (4.5 s each on the
+marketplace) to ``no_such_ask``: an offer is therefore claimed in-process before it is rented,
+and the next create takes the next offer.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from typing import Literal
+
+from dumont_iac.clients.errors import OfferUnavailable
+from dumont_iac.clients.marketplace import MarketplaceClient
+from dumont_iac.clients.marketplace_models import HOURS_PER_MONTH, Instance, Offer, RentRequest
+from dumont_iac.clients.offer_filter import OfferFilter
+from dumont_iac.provider.errors import InstanceNotReady, NoMatchingOffer
+from dumont_iac.provider.waiter import wait_for
+from dumont_iac.resources.gpu_instance import GpuInstanceArgs
+
+log = logging.getLogger("dumont_iac.provider")
+
+MAX_OFFERS_TRIED = 5  # offers found taken between search and rent before giving up
+SEARCH_LIMIT = 100  # enough cheap candidates for a fleet sharing one search
+# Statuses the marketplace never brings back to running (reference: instance lifecycle).
+TERMINAL = frozenset({"exited", "offline", "unknown"})
+
+_claims_lock = threading.Lock()
+_claimed: set[tuple[str, int]] = set()
+
+
+def offer_filter_for(args: GpuInstanceArgs) -> OfferFilter:
+    return OfferFilter(
+        gpu_names=tuple(args.gpu_models),
+        num_gpus=args.gpu_count,
+        min_vram_gb=args.min_vram_gb,
+        max_price_per_hour=args.max_price_per_hour,
+        interruptible=args.interruptible,
+        regions=tuple(args.regions),
+        min_reliability=args.min_reliability,
+        verified_only=args.verified_only,
+        min_cuda=args.min_cuda,
+        min_disk_gb=args.disk_gb,
+        disk_gb=args.disk_gb,
+        order="price",
+        limit=SEARCH_LIMIT,
+    )
+
+
+def rent_cheapest(client: MarketplaceClient, args: GpuInstanceArgs, label: str) -> int:
+    """Rent the cheapest satisfying offer under ``label``; returns the contract id.
+
+    A taken offer moves on to the next one, at most ``MAX_OFFERS_TRIED`` times. When the shared
+    (cached) search runs out of candidates, the marketplace is searched again once."""
+    wanted = offer_filter_for(args)
+    taken: list[int] = []
+    found = 0
+    for fresh in (False, True):
+        offers = client.search_offers(wanted, cached=not fresh)
+        found = max(found, len(offers))
+        for offer in offers:
+            if offer.id in taken or not _claim(client.base_url, offer.id):
+                continue
+            try:
+                rental = client.rent(offer.id, _request(args, offer), label=label)
+            except OfferUnavailable:
+                log.info("%s: offer %d was taken before it could be rented", label, offer.id)
+                taken.append(offer.id)
+                if len(taken) >= MAX_OFFERS_TRIED:
+                    raise NoMatchingOffer(_no_offer_sentence(wanted, found, taken)) from None
+                continue
+            finally:
+                _release(client.base_url, offer.id)
+            log.info(
+                "%s: rented offer %d (%s x%d, %.4f $/h) as contract %d%s",
+                label, offer.id, offer.gpu_name, offer.num_gpus, wanted.price(offer),
+                rental.instance_id, " (recovered by label)" if rental.recovered else "",
+            )  # fmt: skip
+            return rental.instance_id
+    raise NoMatchingOffer(_no_offer_sentence(wanted, found, taken))
+
+
+def bid_for(args: GpuInstanceArgs, min_bid: float, storage_per_hour: float = 0.0) -> float:
+    """The bid for an interruptible rental: the fixed ``bid_price``, or the minimum bid plus
+    ``bid_headroom``, capped so that GPUs plus disk stay within ``max_price_per_hour``."""
+    if args.bid_price is not None:
+        return args.bid_price
+    bid = min_bid * (1 + args.bid_headroom)
+    if args.max_price_per_hour is not None:
+        bid = min(bid, args.max_price_per_hour - storage_per_hour)
+    # Rounded up: a bid rounded below the minimum would be refused.
+    return math.ceil(max(bid, min_bid) * 10_000) / 10_000
+
+
+def settle(
+    client: MarketplaceClient,
+    contract_id: int,
+    desired: Literal["running", "stopped"],
+    timeout: float,
+    operation: str,
+) -> Instance:
+    """Wait until the rental is in the desired state; fail fast on states it never leaves."""
+    latest: list[Instance | None] = [None]
+
+    def arrived() -> bool:
+        instance = client.instance(contract_id)
+        latest[0] = instance
+        if instance is None:
+            raise InstanceNotReady(
+                f"contract {contract_id} was destroyed (outside this {operation}) before it "
+                f"was {desired}",
+                "destroyed",
+            )
+        status = instance.actual_status or "provisioning"
+        if status in TERMINAL:
+            raise InstanceNotReady(
+                f"contract {contract_id} went {status!r} "
+                f"({instance.status_msg or 'no message'}) and will not run",
+                status,
+            )
+        if desired == "stopped":
+            return status == "stopped"
+        return instance.is_ready
+
+    try:
+        wait_for(arrived, timeout=timeout, what=f"contract {contract_id} to be {desired}")
+    except TimeoutError as exc:
+        last = latest[0]
+        status = (last.actual_status if last is not None else None) or "provisioning"
+        message = f" ({last.status_msg})" if last is not None and last.status_msg else ""
+        raise InstanceNotReady(
+            f"contract {contract_id} was still {status!r}{message} after {timeout:g} s "
+            f"(create_timeout_seconds), not {desired}",
+            status,
+        ) from exc
+    assert latest[0] is not None
+    return latest[0]
+
+
+def _request(args: GpuInstanceArgs, offer: Offer) -> RentRequest:
+    storage = args.disk_gb * (offer.storage_cost or 0.0) / HOURS_PER_MONTH
+    return RentRequest(
+        image=args.image,
+        disk_gb=args.disk_gb,
+        env=args.env,
+        ports=tuple(args.ports),
+        onstart=args.onstart,
+        bid_price=bid_for(args, offer.min_bid or 0.0, storage) if args.interruptible else None,
+        target_state=args.desired_state,
+    )
+
+
+def _claim(base_url: str, offer_id: int) -> bool:
+    with _claims_lock:
+        if (base_url, offer_id) in _claimed:
+            return False
+        _claimed.add((base_url, offer_id))
+        return True
+
+
+def _release(base_url: str, offer_id: int) -> None:
+    with _claims_lock:
+        _claimed.discard((base_url, offer_id))
+
+
+def _no_offer_sentence(wanted: OfferFilter, found: int, taken: list[int]) -> str:
+    constraints = wanted.model_dump(exclude_defaults=True, exclude={"order", "limit", "disk_gb"})
+    if taken:
+        return (
+            f"every matching offer tried was taken before it could be rented (offers {taken}); "
+            "deploy again, or widen the constraints"
+        )
+    return (
+        f"no offer satisfies {constraints} ({found} found); raise max_price_per_hour, accept "
+        "more gpu_models or regions, or lower min_reliability"
+    )
