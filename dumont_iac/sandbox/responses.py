@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from starlette.responses import JSONResponse as StarletteJSONResponse
 
 MEDIA_TYPE = "application/json"
@@ -16,6 +17,10 @@ MEDIA_TYPE = "application/json"
 
 class JSONResponse(StarletteJSONResponse):
     media_type = MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        # A page of a thousand offers is over a megabyte; orjson encodes it several times faster.
+        return orjson.dumps(content)
 
     def init_headers(self, headers: Any = None) -> None:
         super().init_headers(headers)
