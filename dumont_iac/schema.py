@@ -248,7 +248,9 @@ def diff(
         changes=bool(changed),
         replaces=replaces,
         stables=[],
-        delete_before_replace=schema.delete_before_replace if replaces else False,
+        # Declared for every diff, not only when a field here replaces: the engine also
+        # replaces for replace_on_changes and `--replace`, and reads this flag then too.
+        delete_before_replace=schema.delete_before_replace,
     )
 
 

@@ -16,6 +16,7 @@ before it surfaces. How an offer is chosen and rented, and how a rental is waite
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -179,7 +180,7 @@ class GpuInstanceProvider(SchemaProvider):
             client.destroy(rental.id)
         for rental in rentals:
             wait_for(
-                lambda rid=rental.id: client.instance(rid) is None,
+                functools.partial(_is_gone, client, rental.id),
                 timeout=DELETE_TIMEOUT_SECONDS,
                 what=f"contract {rental.id} of GPU {id_} to be destroyed",
             )
@@ -207,6 +208,10 @@ def _current(
     """The newest rental carrying the logical id (failover rents newer contracts)."""
     rentals = _carrying(client, logical_id, contract_id)
     return max(rentals, key=lambda i: i.id) if rentals else None
+
+
+def _is_gone(client: MarketplaceClient, contract_id: int) -> bool:
+    return client.instance(contract_id) is None
 
 
 def _adopt(client: MarketplaceClient, args: GpuInstanceArgs, logical_id: str) -> Instance:
@@ -262,7 +267,7 @@ def _outputs(logical_id: str, instance: Instance) -> dict:
         "gpu_name": instance.gpu_name,
         "num_gpus": instance.num_gpus,
         "vram_gb": round(instance.gpu_ram / 1000, 1) if instance.gpu_ram else None,
-        "price_per_hour": instance.dph_total,
+        "price_per_hour": round(instance.dph_total, 4) if instance.dph_total else None,
         "status": instance.actual_status or "provisioning",
         "status_message": instance.status_msg,
         "ssh_host": host,

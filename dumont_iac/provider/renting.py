@@ -52,7 +52,8 @@ def offer_filter_for(args: GpuInstanceArgs) -> OfferFilter:
 
 
 def rent_cheapest(client: MarketplaceClient, args: GpuInstanceArgs, label: str) -> int:
-    """Rent the cheapest satisfying offer under ``label``; returns the contract id.
+    """Rent the cheapest satisfying offer of the most preferred GPU model that has one, under
+    ``label``; returns the contract id.
 
     A taken offer moves on to the next one, at most ``MAX_OFFERS_TRIED`` times. When the shared
     (cached) search runs out of candidates, the marketplace is searched again once."""
@@ -60,7 +61,7 @@ def rent_cheapest(client: MarketplaceClient, args: GpuInstanceArgs, label: str) 
     taken: list[int] = []
     found = 0
     for fresh in (False, True):
-        offers = client.search_offers(wanted, cached=not fresh)
+        offers = by_preference(client.search_offers(wanted, cached=not fresh), args.gpu_models)
         found = max(found, len(offers))
         for offer in offers:
             if offer.id in taken or not _claim(client.base_url, offer.id):
@@ -84,6 +85,13 @@ def rent_cheapest(client: MarketplaceClient, args: GpuInstanceArgs, label: str) 
     raise NoMatchingOffer(_no_offer_sentence(wanted, found, taken))
 
 
+def by_preference(offers: list[Offer], gpu_models: list[str]) -> list[Offer]:
+    """Offers of the first listed model first, then the next model's...; each model's offers
+    keep their order (cheapest first)."""
+    rank = {name.lower(): n for n, name in enumerate(gpu_models)}
+    return sorted(offers, key=lambda offer: rank.get(offer.gpu_name.lower(), len(rank)))
+
+
 def bid_for(args: GpuInstanceArgs, min_bid: float, storage_per_hour: float = 0.0) -> float:
     """The bid for an interruptible rental: the fixed ``bid_price``, or the minimum bid plus
     ``bid_headroom``, capped so that GPUs plus disk stay within ``max_price_per_hour``."""
@@ -92,8 +100,9 @@ def bid_for(args: GpuInstanceArgs, min_bid: float, storage_per_hour: float = 0.0
     bid = min_bid * (1 + args.bid_headroom)
     if args.max_price_per_hour is not None:
         bid = min(bid, args.max_price_per_hour - storage_per_hour)
-    # Rounded up: a bid rounded below the minimum would be refused.
-    return math.ceil(max(bid, min_bid) * 10_000) / 10_000
+    # Rounded up to 1/100 cent (a bid rounded below the minimum would be refused), after
+    # dropping float noise (0.2 * 1.1 is 0.22000000000000003).
+    return math.ceil(round(max(bid, min_bid) * 10_000, 6)) / 10_000
 
 
 def settle(

@@ -4,9 +4,10 @@
                       image="pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime")
     pulumi.export("ssh", gpu.ssh_command)
 
-The provider picks the cheapest live offer that satisfies every constraint. The resource id is a
-logical id that survives failover, hibernation and wake (the marketplace contract id changes each
-time and is the ``contract_id`` output).
+The provider picks the cheapest live offer that satisfies every constraint (of the first GPU
+model in ``gpu_models`` that has one). The resource id is a logical id that survives failover,
+hibernation and wake (the marketplace contract id changes each time and is the ``contract_id``
+output).
 """
 
 from __future__ import annotations
@@ -33,14 +34,19 @@ class GpuInstanceArgs(ResourceSchema):
     """Arguments and outputs of a GPU instance."""
 
     resource_name: ClassVar[str] = "GpuInstance"
+    # The old rental goes before the new one is rented: one declaration never bills two GPUs,
+    # and a forced replacement (same arguments, so the same logical id) cannot adopt the rental
+    # that its own delete step is about to destroy.
+    delete_before_replace: ClassVar[bool] = True
 
     # What to rent: changing any of these means a different machine, so it replaces.
     image: str = arg(replaces=True, min_length=1, description="Container image to run.")
     gpu_models: list[str] = arg(
         default_factory=list,
         replaces=True,
-        description='Acceptable GPU models in order of preference, e.g. ["RTX 4090", "RTX 3090"]; '
-        "empty accepts any model. Among acceptable models the cheapest offer wins.",
+        description='Acceptable GPU models in order of preference, e.g. ["RTX 4090", "RTX 3090"]: '
+        "the cheapest satisfying offer of the first model that has one; empty accepts any "
+        "model (the cheapest offer wins).",
     )
     gpu_count: int = arg(1, replaces=True, ge=1, le=8, description="GPUs on the machine.")
     min_vram_gb: float | None = arg(

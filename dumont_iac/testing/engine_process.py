@@ -374,7 +374,8 @@ class ProviderProcess:
     def _rpc_error(self, method: str, urn: str, exc: grpc.RpcError) -> ProviderError:
         code = exc.code() if isinstance(exc, grpc.Call) else None
         details = (exc.details() if isinstance(exc, grpc.Call) else str(exc)) or ""
-        if self._proc is not None and self._proc.poll() is not None:
+        if self._exited(settle=code == grpc.StatusCode.UNAVAILABLE):
+            assert self._proc is not None
             message = f"the provider process exited with code {self._proc.returncode}"
         elif code == grpc.StatusCode.DEADLINE_EXCEEDED:
             message = f"no answer within {self.call_timeout:g}s"
@@ -383,6 +384,19 @@ class ProviderProcess:
         else:
             message = f"{code.name if code else 'error'}: {details}"
         return self._error(method, urn, message, traceback=details, code=code.name if code else "")
+
+    def _exited(self, settle: bool) -> bool:
+        """Whether the server process has ended. ``settle`` waits a moment for an ending one:
+        a dying server drops its connections before the OS reports its exit, and ``poll`` from
+        this thread answers None while another thread is reaping it."""
+        proc = self._proc
+        if proc is None:
+            return False
+        try:
+            proc.wait(timeout=2.0 if settle else 0)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
     def _error(self, operation: str, urn: str, message: str, **kwargs: Any) -> ProviderError:
         return ProviderError(operation, urn, message, stderr=self.stderr_text(), **kwargs)

@@ -149,11 +149,11 @@ class Steps:
         """Delete what the prior state holds and this run did not register."""
         order = [u for u in self.state.deletion_order() if u not in self.registered]
         self._refuse_protected(order, "is protected and the program no longer declares it")
-        for urn in order:
-            if self.preview:
+        if self.preview:
+            for urn in order:
                 self.result.record("deleted", urn)
-            else:
-                self._delete(self.state.resources[urn])
+        else:
+            self._delete_all(order)
 
     def _create(self, reg: Registration, inputs: dict, kind: str) -> tuple[str, dict[str, Any]]:
         id_, outputs = self.provider().create(reg.urn, inputs)
@@ -220,8 +220,28 @@ class Steps:
     def destroy(self) -> None:
         order = self.state.deletion_order()
         self._refuse_protected(order, "is protected; unprotect it before destroy")
-        for urn in order:
-            self._delete(self.state.resources[urn])
+        self._delete_all(order)
+
+    def _delete_all(self, order: list[str]) -> None:
+        """Delete as the engine does: up to ``parallel`` at once, and never a resource while
+        another one still to delete depends on it. ``order`` is the sequential deletion order.
+        After a failure the deletions under way finish, none starts, and the first error is
+        raised."""
+        remaining = list(order)
+        with ThreadPoolExecutor(max_workers=self.parallel) as pool:
+            while remaining:
+                needed = {
+                    dep
+                    for urn in remaining
+                    for dep in self.state.resources[urn].dependencies
+                    if dep != urn
+                }
+                wave = [u for u in remaining if u not in needed] or remaining[:1]
+                futures = [pool.submit(self._delete, self.state.resources[u]) for u in wave]
+                errors = [e for e in (f.exception() for f in futures) if e is not None]
+                if errors:
+                    raise errors[0]
+                remaining = [u for u in remaining if u not in wave]
 
     def _refuse_protected(self, urns: list[str], why: str) -> None:
         """Fail before deleting anything, as the engine does, when one resource is protected."""

@@ -90,10 +90,12 @@ class DiskArgs(ResourceSchema):
     serial: str | None = computed(description="Serial number.")
 
 
-def test_delete_before_replace_is_declared_by_the_resource_and_set_only_when_replacing():
+def test_delete_before_replace_is_declared_by_the_resource_for_every_diff():
+    # The engine may replace on an in-place change too (replace_on_changes, --replace).
     olds = {"device": "/dev/a", "size_gb": 10.0, "serial": "s"}
     assert diff(DiskArgs, olds, {"device": "/dev/b", "size_gb": 10}).delete_before_replace is True
-    assert diff(DiskArgs, olds, {"device": "/dev/a", "size_gb": 20}).delete_before_replace is False
+    assert diff(DiskArgs, olds, {"device": "/dev/a", "size_gb": 20}).delete_before_replace is True
+    assert diff(ToyRecordArgs, PRIOR_OUTPUTS, news(name="b")).delete_before_replace is False
 
 
 def test_the_provider_diff_always_answers_true_or_false():
