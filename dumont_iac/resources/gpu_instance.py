@@ -81,11 +81,22 @@ class GpuInstanceArgs(ResourceSchema):
 
     # How to choose among offers: they apply to the next rental, never re-rent by themselves.
     max_price_per_hour: float | None = arg(
-        None, gt=0, description="Most the rental may cost per hour (GPUs and disk), $."
+        None,
+        gt=0,
+        description="Most the rental may cost per hour (GPUs and disk), $. "
+        "Applies to the next rental.",
     )
-    min_reliability: float = arg(0.9, ge=0, le=1, description="Minimum host reliability, 0-1.")
-    verified_only: bool = arg(True, description="Only hosts the marketplace has verified.")
-    min_cuda: float | None = arg(None, gt=0, description="Minimum CUDA version the host supports.")
+    min_reliability: float = arg(
+        0.9, ge=0, le=1, description="Minimum host reliability, 0-1. Applies to the next rental."
+    )
+    verified_only: bool = arg(
+        True, description="Only hosts the marketplace has verified. Applies to the next rental."
+    )
+    min_cuda: float | None = arg(
+        None,
+        gt=0,
+        description="Minimum CUDA version the host supports. Applies to the next rental.",
+    )
     bid_headroom: float = arg(
         0.1,
         ge=0,
