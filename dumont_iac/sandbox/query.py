@@ -523,7 +523,7 @@ def _row_test(name: str, kind: str, op: str, value: Any) -> Callable[[dict], boo
 
     def compare(row: dict) -> bool:
         actual = row.get(name)
-        if actual is None:
+        if actual is None or target is None:
             return False
         try:
             return bool(compare_with(actual, target))
