@@ -7,7 +7,9 @@ arguments that pick the machine. It is written into the rental's label, so
   second one (the rerun derives the same id);
 * ``read`` follows the logical id to whatever contract currently carries it (failover and wake
   rent new contracts with the same label);
-* a replacement (new machine arguments) gets a new id, so old and new never share a label.
+* a replacement (new machine arguments) gets a new id, so old and new never share a label;
+  the old rental is destroyed before the new one is rented (delete-before-replace), which also
+  keeps a forced replacement, whose id does not change, from adopting the rental it replaces.
 
 Nothing that bills is left behind by a failed create: any error after renting destroys the rental
 before it surfaces. How an offer is chosen and rented, and how a rental is waited for, live in
