@@ -6,9 +6,7 @@ import csv
 import io
 import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from typer.testing import CliRunner
@@ -112,28 +110,6 @@ def test_an_unreachable_url(tmp_path):
         "environment variable VAST_URL.\n"
     )
     assert result.stdout == "" and "Traceback" not in result.output
-
-
-class HtmlPage(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
-        body = b"<html><body>Sign in</body></html>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def html_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HtmlPage)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def test_a_url_that_is_not_the_api(html_url, monkeypatch):

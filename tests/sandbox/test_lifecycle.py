@@ -3,11 +3,8 @@ and billing, with a clock the tests move by hand."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from dumont_iac.sandbox.clock import Clock
 from dumont_iac.sandbox.errors import InsufficientBalance, InvalidArgs, InvalidPrice
 from dumont_iac.sandbox.lifecycle import (
     CREATED_SECONDS,
@@ -18,30 +15,11 @@ from dumont_iac.sandbox.lifecycle import (
     advance,
     loading_seconds,
 )
-from dumont_iac.sandbox.settings import SandboxSettings
 from dumont_iac.sandbox.store import Store
 
-NOW = 1_767_225_600.0
-KEY = "sandbox-key"
-IMAGE = "pytorch/pytorch:latest"
+from .frozen_store import IMAGE
+
 HOUR = 3600.0
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    store = Store(
-        SandboxSettings(machines=60, seed=5, api_key=KEY, starting_credit=1000.0),
-        Clock(speed=1e-9, start=NOW),
-    )
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def user(store: Store) -> int:
-    user_id = store.user_for_key(KEY)
-    assert user_id is not None
-    return user_id
 
 
 def machine_offers(store: Store, machine_id: int) -> list[dict]:

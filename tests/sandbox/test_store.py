@@ -4,13 +4,11 @@ persistence across restarts, and concurrent renters."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from vastai.api.instances import build_create_instance_payload
 
-from dumont_iac.sandbox.clock import Clock
 from dumont_iac.sandbox.errors import (
     InsufficientBalance,
     InvalidArgs,
@@ -22,32 +20,9 @@ from dumont_iac.sandbox.errors import (
     NoSuchVolume,
     SandboxError,
 )
-from dumont_iac.sandbox.settings import SandboxSettings
 from dumont_iac.sandbox.store import Store
 
-NOW = 1_767_225_600.0
-FROZEN = 1e-9  # clock speed: sandbox time moves only when a test advances it
-KEY = "sandbox-key"
-IMAGE = "pytorch/pytorch:latest"
-
-
-def make_store(db: str = ":memory:", machines: int = 60, seed: int = 5) -> Store:
-    settings = SandboxSettings(db_path=db, machines=machines, seed=seed, api_key=KEY)
-    return Store(settings, Clock(speed=FROZEN, start=NOW))
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    store = make_store()
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def user(store: Store) -> int:
-    user_id = store.user_for_key(KEY)
-    assert user_id is not None
-    return user_id
+from .frozen_store import IMAGE, KEY, NOW, make_store
 
 
 def machine_offers(store: Store, machine_id: int) -> list[dict]:
