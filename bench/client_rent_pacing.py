@@ -18,9 +18,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from dumont_iac.clients.marketplace import RENT, MarketplaceClient
-from dumont_iac.clients.marketplace_models import RentRequest
-from dumont_iac.clients.offer_filter import OfferFilter
+from dumont_iac.clients.marketplace.client import RENT, MarketplaceClient
+from dumont_iac.clients.marketplace.models import RentRequest
+from dumont_iac.clients.marketplace.offer_filter import OfferFilter
 from dumont_iac.sandbox.server import running_sandbox
 from dumont_iac.sandbox.settings import SandboxSettings
 

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from dumont_iac.clients.errors import SettingInvalid, SettingMissing
+from dumont_iac.errors import SettingInvalid, SettingMissing
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.clients.marketplace_models import Offer
-from dumont_iac.clients.offer_filter import MAX_LIMIT, OfferFilter, Order
+from dumont_iac.clients.marketplace.models import Offer
+from dumont_iac.clients.marketplace.offer_filter import MAX_LIMIT, OfferFilter, Order
 
 Precision = Literal["fp32", "fp16", "bf16", "int8", "int4"]
 WorkloadKind = Literal["inference", "lora", "full_finetune", "training", "vram"]

@@ -20,11 +20,11 @@ from rich.console import Console
 from rich.table import Table
 
 from dumont_iac import lookups
-from dumont_iac.clients.errors import DumontError
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.clients.marketplace_models import Offer
-from dumont_iac.clients.offer_filter import ORDERS
+from dumont_iac.clients.marketplace.models import Offer
+from dumont_iac.clients.marketplace.offer_filter import ORDERS
 from dumont_iac.config import marketplace_settings
+from dumont_iac.errors import DumontError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -27,39 +27,27 @@ import inspect
 import os
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar
 
 import annotated_types
 import pydantic
-from pulumi.dynamic import CheckFailure, CheckResult, DiffResult, ReadResult, ResourceProvider
+from pulumi.dynamic import CheckFailure, CheckResult, DiffResult
 from pulumi.output import Output, Unknown
 from pulumi.runtime.rpc import UNKNOWN as UNKNOWN_SENTINEL
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from dumont_iac.errors import InvalidArgumentsError, ProviderError, SchemaDeclarationError
+
 PROVIDER_KEY = "__provider"
 SCHEMA_VERSION_KEY = "schema_version"
 _POLICY_KEY = "x-dumont"
 _SECRET_SHOWN_AS = "<secret>"
 _MAX_SHOWN = 80
-
-
-class SchemaDeclarationError(TypeError):
-    """A resource schema is declared in a way the generic check/diff cannot honour."""
-
-
-class InvalidArgumentsError(ValueError):
-    """Arguments given to a resource failed validation; the message names every bad field."""
-
-    def __init__(self, resource: str, failures: list[CheckFailure]) -> None:
-        self.resource = resource
-        self.failures = failures
-        lines = "\n".join(f"  {f.property}: {f.reason}" for f in failures)
-        super().__init__(f"invalid arguments for {resource}:\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -115,6 +103,9 @@ class ResourceSchema(pydantic.BaseModel):
     """Name used in messages and docs; the class name without ``Args`` when empty."""
     schema_version: ClassVar[int] = 1
     """Stored as the ``schema_version`` output so newer code can migrate older state."""
+    migrations: ClassVar[Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+    """``{version: step}``: each step turns state written at ``version`` into ``version + 1``;
+    one for every version below ``schema_version``."""
     delete_before_replace: ClassVar[bool] = False
     """True when the old resource must be gone before its replacement can exist."""
 
@@ -162,6 +153,12 @@ def fields_of(schema: type[ResourceSchema]) -> SchemaFields:
             outputs[field] = policy
         else:
             arguments[field] = policy
+    missing = [v for v in range(1, schema.schema_version) if v not in schema.migrations]
+    if missing:
+        raise SchemaDeclarationError(
+            f"{owner} is at schema_version {schema.schema_version} but declares no migration "
+            f"from version {', '.join(map(str, missing))}"
+        )
     name = schema.resource_name or schema.__name__.removesuffix("Args")
     return SchemaFields(name, arguments, outputs, dict(schema.model_fields))
 
@@ -279,50 +276,45 @@ def outputs_for(schema: type[ResourceSchema], inputs: Mapping[str, Any], **compu
     return outs
 
 
+def migrate(schema: type[ResourceSchema], state: Mapping[str, Any]) -> dict[str, Any]:
+    """Prior state (outputs, or inputs) brought up to the schema's current version.
+
+    State without a version predates versioning and counts as version 1. State from a newer
+    version is refused: this code cannot know what the newer fields mean.
+    """
+    fields = fields_of(schema)
+    raw = state.get(SCHEMA_VERSION_KEY)
+    version = 1 if raw is None else int(raw)
+    current = schema.schema_version
+    if version > current:
+        raise ProviderError(
+            f"{fields.name} state was written by a newer dumont-iac (schema version {version}; "
+            f"this one knows up to {current}): upgrade dumont-iac to manage this stack."
+        )
+    migrated = dict(state)
+    for step in range(version, current):
+        migrated = schema.migrations[step](migrated)
+    if version != current or raw is not None:
+        migrated[SCHEMA_VERSION_KEY] = current
+    return migrated
+
+
+def parse_arguments(schema: type[ResourceSchema], props: Mapping[str, Any]) -> Any:
+    """The argument fields of ``props`` (inputs or prior outputs) as a schema instance; raises
+    InvalidArgumentsError naming each bad field."""
+    values = arguments_of(schema, props)
+    try:
+        return schema.model_validate(values)
+    except pydantic.ValidationError as exc:
+        raise InvalidArgumentsError(
+            fields_of(schema).name, _failures(schema, exc, values, set())
+        ) from None
+
+
 def arguments_of(schema: type[ResourceSchema], props: Mapping[str, Any]) -> dict:
     """Only the argument fields of a property bag (drops outputs, ``__provider``, version)."""
     fields = fields_of(schema)
     return {k: v for k, v in props.items() if k in fields.arguments}
-
-
-class SchemaProvider(ResourceProvider):
-    """A dynamic provider whose ``check`` and ``diff`` come from its ``schema``.
-
-    Subclasses set ``schema`` and write create/read/update/delete. Keep the instance empty:
-    it is pickled into the stack state. Create clients inside the methods.
-    """
-
-    schema: ClassVar[type[ResourceSchema]]
-
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return check(self.schema, olds, news)
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return diff(self.schema, olds, news)
-
-    def args(self, props: Mapping[str, Any]) -> Any:
-        """The props (inputs or prior outputs) as a validated schema instance."""
-        values = arguments_of(self.schema, props)
-        try:
-            return self.schema.model_validate(values)
-        except pydantic.ValidationError as exc:
-            raise InvalidArgumentsError(
-                fields_of(self.schema).name, _failures(self.schema, exc, values, set())
-            ) from None
-
-    def outs(self, inputs: Any, **computed: Any) -> dict:
-        """Outputs for CreateResult/UpdateResult/ReadResult: inputs echoed plus computed values."""
-        if isinstance(inputs, ResourceSchema):
-            inputs = inputs.model_dump(mode="json")
-        return outputs_for(self.schema, inputs, **computed)
-
-    @staticmethod
-    def gone() -> ReadResult:
-        """What ``read`` returns for a resource that no longer exists (refresh drops it).
-
-        Outputs must be a dict, not None: the dynamic provider server adds ``__provider`` to them.
-        """
-        return ReadResult(id_="", outs={})
 
 
 def markdown_table(schema: type[ResourceSchema]) -> str:
@@ -520,17 +512,28 @@ def _type_text(info: FieldInfo, output: bool = False) -> str:
     text = _annotation_text(info.annotation)
     if output:
         text = text.removesuffix(" | None")
-    bounds = [
+    bounds = ", ".join(
         f"{label} {getattr(meta, attr)}"
-        for meta in info.metadata
+        for meta in [*info.metadata, *_annotated_metadata(info.annotation)]
         for cls, attr, label in _BOUNDS
         if isinstance(meta, cls)
-    ]
-    return f"`{text}`" + (f" ({', '.join(bounds)})" if bounds else "")
+    )
+    return f"`{text}`" + (f" ({bounds})" if bounds else "")
+
+
+def _annotated_metadata(annotation: Any) -> list[Any]:
+    """Constraints carried by a shared field type, also inside ``X | None``."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return list(typing.get_args(annotation)[1:])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return [m for arm in typing.get_args(annotation) for m in _annotated_metadata(arm)]
+    return []
 
 
 def _annotation_text(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:  # a shared field type: its bounds are listed apart
+        return _annotation_text(typing.get_args(annotation)[0])
     if origin is typing.Literal:
         return " | ".join(repr(a) for a in typing.get_args(annotation))
     if origin in (typing.Union, types.UnionType):

@@ -10,13 +10,6 @@ import sys
 
 import pytest
 
-from dumont_iac.clients.errors import (
-    AuthError,
-    NotTheApi,
-    SettingInvalid,
-    SettingMissing,
-    Unreachable,
-)
 from dumont_iac.clients.http import Endpoint, HttpApi, RetryPolicy
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.config import (
@@ -28,6 +21,13 @@ from dumont_iac.config import (
     control_plane_settings,
     marketplace_settings,
     resolve_pacing_scale,
+)
+from dumont_iac.errors import (
+    AuthError,
+    NotTheApi,
+    SettingInvalid,
+    SettingMissing,
+    Unreachable,
 )
 
 FAST = RetryPolicy(attempts=2, initial=0.01, maximum=0.02, jitter=0.01)

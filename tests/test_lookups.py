@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from dumont_iac import lookups
 from dumont_iac.clients import pacing
 from dumont_iac.clients.marketplace import MarketplaceClient, forget_cached_searches
-from dumont_iac.clients.marketplace_models import RentRequest
+from dumont_iac.clients.marketplace.models import RentRequest
 from dumont_iac.clients.regions import CONTINENTS
 from dumont_iac.lookups import Workload
 

@@ -1,8 +1,8 @@
 """Clients of the outside systems, over one HTTP layer (pacing, retries, errors, logging).
 
-The marketplace client and its typed values are re-exported here, loaded on first use so that
-``dumont_iac.config`` can import ``dumont_iac.clients.errors`` without a cycle; errors live in
-``dumont_iac.clients.errors``.
+One package per service (``marketplace``, ``control_plane``); the marketplace client and its
+typed values are re-exported here, loaded on first use so that importing one client does not
+load the others. Errors live in ``dumont_iac.errors``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 _EXPORTS = {
     "MarketplaceClient": "dumont_iac.clients.marketplace",
-    "OfferFilter": "dumont_iac.clients.offer_filter",
+    "OfferFilter": "dumont_iac.clients.marketplace.offer_filter",
     **{
-        name: "dumont_iac.clients.marketplace_models"
+        name: "dumont_iac.clients.marketplace.models"
         for name in (
             "CreatedVolume",
             "Instance",

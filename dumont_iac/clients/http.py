@@ -2,7 +2,7 @@
 
 A call goes: pace (wait for this endpoint's slot, shared by all threads) -> send -> translate
 (httpx errors, non-JSON answers, error envelopes, HTTP 200 with ``success: false``) into
-``dumont_iac.clients.errors`` -> retry with exponential backoff and jitter when that is safe ->
+``dumont_iac.errors`` -> retry with exponential backoff and jitter when that is safe ->
 one log line per attempt on the ``dumont_iac.http`` logger.
 
 What is retried: a 429 and a failed connection always (the server did not act on the call);
@@ -33,15 +33,11 @@ from tenacity import (
     wait_random,
 )
 
+from dumont_iac import errors
 from dumont_iac._version import __version__
-from dumont_iac.clients import errors
+from dumont_iac.clients.decoding import ErrorDecoder
 from dumont_iac.clients.pacing import key_fingerprint, pacer_for
-from dumont_iac.config import (
-    ServiceSettings,
-    key_refused_sentence,
-    not_the_api_sentence,
-    unreachable_sentence,
-)
+from dumont_iac.config import ServiceSettings, not_the_api_sentence, unreachable_sentence
 
 log = logging.getLogger("dumont_iac.http")
 
@@ -75,6 +71,7 @@ class HttpApi:
 
     service: ServiceSettings
     api_name: str = "marketplace"  # how "does not serve the ... API" messages name it
+    decoder: ErrorDecoder = field(default_factory=ErrorDecoder)
     timeout: float = 30.0
     connect_timeout: float = 5.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -194,7 +191,7 @@ class HttpApi:
             except ValueError:
                 parsed = False
         if status == 429:
-            text = _detail(body) if parsed else response.text.strip()[:200]
+            text = self.decoder.read(status, body).text if parsed else response.text.strip()[:200]
             raise errors.RateLimited(
                 f"The {self.service.name} kept refusing {method} {path} as too frequent "
                 f"(HTTP 429: {text}) after {self.retry.attempts} attempts; "
@@ -207,14 +204,16 @@ class HttpApi:
                 body=body,
             )
         if status >= 500:
-            detail = _detail(body) if parsed else f"HTTP {status} {content_type or 'no body'}"
+            failure = self.decoder.read(status, body)
+            detail = failure.detail if parsed and failure.detail else None
+            shown = detail or f"HTTP {status} {content_type or 'no body'}"
             raise errors.ServerError(
-                f"The {self.service.name} failed on {method} {path} (HTTP {status}: {detail}).",
+                f"The {self.service.name} failed on {method} {path} (HTTP {status}: {shown}).",
                 method=method,
                 path=path,
                 status=status,
-                code=_code(body),
-                detail=detail,
+                code=failure.code,
+                detail=shown,
                 body=body,
             )
         if not parsed:
@@ -229,38 +228,10 @@ class HttpApi:
                 status=status,
                 content_type=content_type,
             )
-        failed = isinstance(body, dict) and body.get("success") is False
-        if status >= 400 or failed:
-            raise self._api_error(method, path, status, body)
+        if self.decoder.failed(status, body):
+            failure = self.decoder.read(status, body)
+            raise self.decoder.error(self.service, method, path, failure)
         return body
-
-    def _api_error(self, method: str, path: str, status: int, body: Any) -> errors.ApiError:
-        code, detail = _code(body), _detail(body)
-        text = detail or code or f"HTTP {status}"
-        kwargs: dict[str, Any] = dict(
-            method=method, path=path, status=status, code=code, detail=detail, body=body
-        )
-        if "no_such_ask" in f"{code} {detail}":
-            ask = body.get("ask_id") if isinstance(body, dict) else None
-            offer = f"Offer {ask}" if ask is not None else "The offer"
-            return errors.OfferUnavailable(
-                f"{offer} is no longer available ({text}); choose another offer.", **kwargs
-            )
-        if status in (401, 403) or code == "auth_error":
-            answer = f"HTTP {status}: {text}"
-            return errors.AuthError(
-                key_refused_sentence(self.service.key, self.service.url, answer), **kwargs
-            )
-        where = f"The {self.service.name} refused {method} {path}"
-        if status == 402 or code == "insufficient_balance":
-            return errors.InsufficientBalance(f"{where}: {text}; add credit.", **kwargs)
-        if status == 404 or (code or "").startswith("no_such"):
-            return errors.NotFound(f"{where}: {text}.", **kwargs)
-        if status in (400, 422) or code in ("invalid_args", "invalid_request", "invalid_price"):
-            fieldname = body.get("field") if isinstance(body, dict) else None
-            about = f" (field {fieldname!r})" if fieldname else ""
-            return errors.BadRequest(f"{where}{about}: {text}.", **kwargs)
-        return errors.ApiError(f"{where}: {text} (HTTP {status}).", **kwargs)
 
     def _transport_error(
         self, method: str, path: str, exc: httpx.HTTPError, read_timeout: float
@@ -304,20 +275,6 @@ def _may_retry(exc: BaseException, endpoint: Endpoint) -> bool:
     if isinstance(exc, errors.ServerError):
         return endpoint.idempotent and exc.status in RETRIED_STATUSES
     return False
-
-
-def _code(body: Any) -> str | None:
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return body["error"]
-    return None
-
-
-def _detail(body: Any) -> str | None:
-    if isinstance(body, dict):
-        for name in ("msg", "message", "detail"):
-            if body.get(name):
-                return str(body[name])
-    return None
 
 
 def _connect_reason(exc: httpx.ConnectError) -> str:

@@ -18,6 +18,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from dumont_iac.errors import InvalidValue
+
 # The server measures the gap between arrivals; requests leave on time but can arrive unevenly
 # (scheduling, a busy server loop), so every gap gets a small safety margin.
 RELATIVE_MARGIN = 0.02
@@ -36,7 +38,7 @@ class Pacer:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if gap < 0 or burst < 1:
-            raise ValueError(f"gap must be >= 0 and burst >= 1, got gap={gap!r} burst={burst!r}")
+            raise InvalidValue(f"gap must be >= 0 and burst >= 1, got gap={gap!r} burst={burst!r}")
         self.gap = gap
         self.burst = burst
         self._now = now

@@ -24,18 +24,16 @@ import json
 import logging
 import re
 
-from pulumi.dynamic import ConfigureRequest, CreateResult, ReadResult, UpdateResult
+from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 
-from dumont_iac import config
-from dumont_iac.clients.errors import DumontError
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.clients.marketplace_models import Instance
-from dumont_iac.provider.errors import CreateFailed, ProviderError
-from dumont_iac.provider.logs import log_to_stderr
+from dumont_iac.clients.marketplace.models import Instance
+from dumont_iac.errors import CreateFailed, DumontError, ProviderError
+from dumont_iac.models.gpu_instance import GpuInstanceArgs
+from dumont_iac.provider.base import SchemaProvider
 from dumont_iac.provider.renting import TERMINAL, bid_for, rent_cheapest, settle
 from dumont_iac.provider.waiter import wait_for
-from dumont_iac.resources.gpu_instance import GpuInstanceArgs
-from dumont_iac.schema import SchemaProvider, fields_of
+from dumont_iac.schema import fields_of
 
 log = logging.getLogger("dumont_iac.provider")
 
@@ -76,18 +74,13 @@ def user_label_of(label: str | None) -> str | None:
     return text or None
 
 
-class GpuInstanceProvider(SchemaProvider):
+class GpuInstanceProvider(SchemaProvider[GpuInstanceArgs]):
     schema = GpuInstanceArgs
-
-    def configure(self, req: ConfigureRequest) -> None:
-        # The provider process has no Pulumi monitor: hand it the stack's dumont:* config.
-        config.use_provider_config({k: req.config.get(f"dumont:{k}") for k in config.PULUMI_KEYS})
-        log_to_stderr()
 
     # --- create ----------------------------------------------------------------------------
 
     def create(self, props: dict) -> CreateResult:
-        args: GpuInstanceArgs = self.args(props)
+        args = self.args(props)
         if not args.logical_name:
             raise ProviderError(
                 "logical_name is not set: declare GPUs with dumont_iac.GpuInstance, which sets "
@@ -132,7 +125,7 @@ class GpuInstanceProvider(SchemaProvider):
         instance = _current(MarketplaceClient(), id_, props.get("contract_id"))
         if instance is None:
             return self.gone()
-        args: GpuInstanceArgs = self.args(props)
+        args = self.args(props)
         inputs = {k: v for k, v in props.items() if k in fields_of(GpuInstanceArgs).arguments}
         # Outputs show the live label and intended state, so the next deploy corrects drift.
         live = args.model_copy(update={"label": user_label_of(instance.label)})
@@ -143,8 +136,7 @@ class GpuInstanceProvider(SchemaProvider):
     # --- update ----------------------------------------------------------------------------
 
     def update(self, id_: str, olds: dict, news: dict) -> UpdateResult:
-        old: GpuInstanceArgs = self.args(olds)
-        new: GpuInstanceArgs = self.args(news)
+        old, new = self.args(olds), self.args(news)
         client = MarketplaceClient()
         instance = _current(client, id_, olds.get("contract_id"))
         if instance is None:

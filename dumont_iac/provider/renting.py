@@ -14,13 +14,12 @@ import math
 import threading
 from typing import Literal
 
-from dumont_iac.clients.errors import OfferUnavailable
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.clients.marketplace_models import HOURS_PER_MONTH, Instance, Offer, RentRequest
-from dumont_iac.clients.offer_filter import OfferFilter
-from dumont_iac.provider.errors import InstanceNotReady, NoMatchingOffer
+from dumont_iac.clients.marketplace.models import HOURS_PER_MONTH, Instance, Offer, RentRequest
+from dumont_iac.clients.marketplace.offer_filter import OfferFilter
+from dumont_iac.errors import InstanceNotReady, NoMatchingOffer, OfferUnavailable
+from dumont_iac.models.gpu_instance import GpuInstanceArgs
 from dumont_iac.provider.waiter import wait_for
-from dumont_iac.resources.gpu_instance import GpuInstanceArgs
 
 log = logging.getLogger("dumont_iac.provider")
 

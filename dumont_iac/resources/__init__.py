@@ -1,6 +1,2 @@
-"""Program-side resources: one module per resource, each an Args schema and a Resource class."""
-
-from dumont_iac.resources.gpu_instance import GpuInstanceArgs
-
-SCHEMAS = (GpuInstanceArgs,)
-"""Every resource schema, in the order the reference documents them."""
+"""Program-side resources: one short module per resource, each a model and a provider on the
+``DumontResource`` base. ``dumont_iac.registry`` lists them."""

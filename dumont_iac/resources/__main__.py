@@ -1,7 +1,7 @@
 """Print the resource reference (``docs/resources.md``) from the schemas themselves:
 ``python -m dumont_iac.resources > docs/resources.md``."""
 
-from dumont_iac.resources import SCHEMAS
+from dumont_iac.registry import RESOURCES
 from dumont_iac.schema import markdown_table
 
 HEADER = """# Resource reference
@@ -12,7 +12,7 @@ Generated from the resource schemas by `python -m dumont_iac.resources > docs/re
 
 
 def reference() -> str:
-    return HEADER + "".join("\n" + markdown_table(schema) for schema in SCHEMAS)
+    return HEADER + "".join("\n" + markdown_table(entry.model) for entry in RESOURCES)
 
 
 if __name__ == "__main__":

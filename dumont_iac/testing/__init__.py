@@ -2,16 +2,24 @@
 
 ``Deployment`` runs a program through up / preview / refresh / destroy with the real dynamic
 providers in a real provider process; ``ProviderProcess`` drives one provider process directly
-for contract tests. Pytest fixtures: ``dumont_iac.testing.fixtures`` (deployments) and
+for contract tests; ``Market`` looks into and breaks a sandbox marketplace over its API.
+Pytest fixtures: ``dumont_iac.testing.fixtures`` (deployments) and
 ``dumont_iac.testing.sandbox`` (a local marketplace).
 """
 
-from dumont_iac.testing.driver import Deployment, DeploymentError
-from dumont_iac.testing.engine_monitor import UnsupportedByDriverError
-from dumont_iac.testing.engine_process import UNKNOWN, ProviderError, ProviderProcess
+from dumont_iac.errors import (
+    CheckFailedError,
+    DeploymentError,
+    ProjectError,
+    ProviderOperationError,
+    UnsupportedByDriverError,
+)
+from dumont_iac.testing.driver import Deployment
+from dumont_iac.testing.engine_process import UNKNOWN, ProviderProcess
 from dumont_iac.testing.engine_state import ResourceState, StackState
-from dumont_iac.testing.engine_steps import CheckFailedError, DeploymentResult
-from dumont_iac.testing.project import ProjectError, load_project
+from dumont_iac.testing.engine_steps import DeploymentResult
+from dumont_iac.testing.market import Market, assert_rentals_match
+from dumont_iac.testing.project import load_project
 
 __all__ = [
     "UNKNOWN",
@@ -19,11 +27,13 @@ __all__ = [
     "Deployment",
     "DeploymentError",
     "DeploymentResult",
+    "Market",
     "ProjectError",
-    "ProviderError",
+    "ProviderOperationError",
     "ProviderProcess",
     "ResourceState",
     "StackState",
     "UnsupportedByDriverError",
+    "assert_rentals_match",
     "load_project",
 ]

@@ -32,32 +32,18 @@ from pulumi.runtime.mocks import MockEngine, Mocks
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from dumont_iac.errors import DeploymentError, ProjectError
 from dumont_iac.testing.engine_monitor import EngineMonitor
 from dumont_iac.testing.engine_process import ProviderProcess
 from dumont_iac.testing.engine_state import StackState
 from dumont_iac.testing.engine_steps import DeploymentResult, Steps
 from dumont_iac.testing.project import (
     SECURE_PLACEHOLDER,
-    ProjectError,
     config_text,
     load_project,
 )
 
 _log = logging.getLogger("dumont_iac.testing.program")
-
-
-class DeploymentError(RuntimeError):
-    """A run failed. ``errors`` holds every failure (the first is also ``__cause__``);
-    ``result`` what was done before it; the state keeps every step that completed."""
-
-    def __init__(
-        self, operation: str, errors: Sequence[BaseException], result: DeploymentResult
-    ) -> None:
-        self.operation = operation
-        self.errors = list(errors)
-        self.result = result
-        more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
-        super().__init__(f"{operation} failed: {errors[0]}{more}")
 
 
 class Deployment:

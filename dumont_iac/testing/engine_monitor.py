@@ -19,6 +19,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.proto import provider_pb2, resource_pb2
 
+from dumont_iac.errors import UnsupportedByDriverError
 from dumont_iac.testing.engine_process import PROVIDER_KEY, plain, serialize, strip_secrets
 
 DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
@@ -33,10 +34,6 @@ _FEATURES = [
     resource_pb2.RESOURCE_MONITOR_FEATURE_TRANSFORMS,
     resource_pb2.RESOURCE_MONITOR_FEATURE_INVOKE_TRANSFORMS,
 ]
-
-
-class UnsupportedByDriverError(RuntimeError):
-    """The program did something the driver cannot play the engine's part for."""
 
 
 @dataclass

@@ -4,8 +4,8 @@ over gRPC the way the Pulumi engine drives it.
 ``ProviderProcess`` speaks the engine's side of the provider protocol: property maps are
 serialized with the SDK's own ``rpc.serialize_properties``, secret markers are stripped before
 sending (the dynamic server answers Configure with ``acceptSecrets=False``), and every call has a
-deadline. Failures raise ``ProviderError`` carrying the provider's own message, its traceback and
-the tail of the process's stderr.
+deadline. Failures raise ``ProviderOperationError`` carrying the provider's own message, its
+traceback and the tail of the process's stderr.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 import dumont_iac
+from dumont_iac.errors import ProviderOperationError
 
 PROVIDER_KEY = "__provider"
 UNKNOWN = rpc.UNKNOWN
 """How an unknown value (preview) appears in the plain data this module returns."""
 _PACKAGE_ROOT = str(Path(dumont_iac.__file__).resolve().parent.parent)
-_STDERR_TAIL = 4000
 _LIVE: weakref.WeakSet[ProviderProcess] = weakref.WeakSet()
 
 
@@ -44,32 +44,6 @@ def _stop_live_processes() -> None:
     """A test run that ends abruptly must not leave provider servers waiting forever."""
     for process in list(_LIVE):
         process.stop()
-
-
-class ProviderError(RuntimeError):
-    """A provider operation failed: the message is the provider's own, then where it happened."""
-
-    def __init__(
-        self,
-        operation: str,
-        urn: str,
-        message: str,
-        *,
-        traceback: str = "",
-        stderr: str = "",
-        code: str = "",
-    ) -> None:
-        self.operation = operation
-        self.urn = urn
-        self.message = message
-        self.traceback = traceback
-        self.stderr = stderr
-        self.code = code
-        where = f"{operation} of {urn}" if urn else operation
-        text = f"{where} failed: {message}"
-        if stderr.strip():
-            text += f"\n--- provider stderr (tail) ---\n{stderr[-_STDERR_TAIL:].rstrip()}"
-        super().__init__(text)
 
 
 @dataclass
@@ -371,7 +345,7 @@ class ProviderProcess:
         except grpc.RpcError as exc:
             raise self._rpc_error(method, urn, exc) from None
 
-    def _rpc_error(self, method: str, urn: str, exc: grpc.RpcError) -> ProviderError:
+    def _rpc_error(self, method: str, urn: str, exc: grpc.RpcError) -> ProviderOperationError:
         code = exc.code() if isinstance(exc, grpc.Call) else None
         details = (exc.details() if isinstance(exc, grpc.Call) else str(exc)) or ""
         if self._exited(settle=code == grpc.StatusCode.UNAVAILABLE):
@@ -398,8 +372,10 @@ class ProviderProcess:
             return False
         return True
 
-    def _error(self, operation: str, urn: str, message: str, **kwargs: Any) -> ProviderError:
-        return ProviderError(operation, urn, message, stderr=self.stderr_text(), **kwargs)
+    def _error(
+        self, operation: str, urn: str, message: str, **kwargs: Any
+    ) -> ProviderOperationError:
+        return ProviderOperationError(operation, urn, message, stderr=self.stderr_text(), **kwargs)
 
 
 def exception_text(traceback_text: str) -> str:

@@ -17,27 +17,12 @@ from typing import Any
 
 from pulumi.runtime import rpc
 
+from dumont_iac.errors import CheckFailedError, ProtectedResourceError
 from dumont_iac.testing.engine_monitor import Registration
 from dumont_iac.testing.engine_process import PROVIDER_KEY, ProviderProcess
 from dumont_iac.testing.engine_state import ResourceState, StackState
 
 KINDS = ("created", "updated", "replaced", "deleted", "unchanged")
-
-
-class CheckFailedError(ValueError):
-    """The provider's Check rejected a resource's arguments; the message names each field."""
-
-    def __init__(self, urn: str, failures: list[tuple[str, str]]) -> None:
-        self.urn = urn
-        self.failures = failures
-        type_name = urn.split("::")[2].rsplit(":", 1)[-1] if urn.count("::") >= 3 else ""
-        name = urn.rsplit("::", 1)[-1]
-        lines = "\n".join(f"  {prop}: {reason}" for prop, reason in failures)
-        super().__init__(f"invalid arguments for {type_name} {name!r}:\n{lines}")
-
-
-class ProtectedResourceError(RuntimeError):
-    """A protected resource would have been deleted or replaced."""
 
 
 @dataclass

@@ -14,9 +14,7 @@ from typing import Any
 
 import yaml
 
-
-class ProjectError(ValueError):
-    """The project directory cannot be run; the message says which file and what is wrong."""
+from dumont_iac.errors import ProjectError
 
 
 @dataclass(frozen=True)

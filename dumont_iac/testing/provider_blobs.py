@@ -99,7 +99,7 @@ def exercise(
 ) -> Exercise:
     """Check, Create, Read, Delete and Read again a resource through the frozen blob, in
     ``process`` (started and configured by the caller). Raises AssertionError naming the step
-    that misbehaved; ProviderError when the provider fails."""
+    that misbehaved; ProviderOperationError when the provider fails."""
     urn = frozen.urn(name, project=process.project)
     news = {**inputs, PROVIDER_KEY: frozen.blob}
     checked = process.check(urn, {}, news)

@@ -20,17 +20,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-import pulumi
 from pulumi import dynamic
 
-from dumont_iac.schema import (
-    ResourceSchema,
-    SchemaProvider,
-    arg,
-    computed,
-    resource_properties,
-    secret_output_names,
-)
+from dumont_iac.errors import ToyError
+from dumont_iac.provider.base import SchemaProvider
+from dumont_iac.resources.base import DumontResource
+from dumont_iac.schema import ResourceSchema, arg, computed
 
 STORE_ENV = "DUMONT_TOY_STORE"
 STORE_CONFIG = "toy:storePath"
@@ -38,13 +33,17 @@ FAIL_LABEL = "toy/fail"
 """A label whose value (create, update, delete) makes that operation fail, for error-path tests."""
 
 
-class ToyError(RuntimeError):
-    """A ToyRecord operation failed; the message is meant for the person running the deploy."""
+def _labels_from_tags(state: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 kept labels as one ``tags`` string, ``"team=ml,tier=gold"``."""
+    tags = state.pop("tags", None) or ""
+    pairs = (part.partition("=") for part in tags.split(",") if part.strip())
+    return {**state, "labels": {key.strip(): value.strip() for key, _, value in pairs}}
 
 
 class ToyRecordArgs(ResourceSchema):
     resource_name = "ToyRecord"
     schema_version = 2
+    migrations = {1: _labels_from_tags}
 
     name: str = arg(replaces=True, min_length=1, max_length=40, description="Record name.")
     zone: str = arg(
@@ -123,10 +122,11 @@ class ToyStore:
         return [r for r in (self.get(i) for i in ids) if r is not None]
 
 
-class ToyRecordProvider(SchemaProvider):
+class ToyRecordProvider(SchemaProvider[ToyRecordArgs]):
     schema = ToyRecordArgs
 
     def configure(self, req: dynamic.ConfigureRequest) -> None:
+        super().configure(req)
         # Runs in the provider process only; the attribute never reaches the pickled blob.
         self._store_path = req.config.get(STORE_CONFIG)
 
@@ -186,28 +186,8 @@ def _token() -> str:
     return "tok-" + uuid.uuid4().hex
 
 
-class ToyRecord(dynamic.Resource, module="dumont-testing", name="ToyRecord"):
+class ToyRecord(DumontResource[ToyRecordArgs], module="dumont-testing", name="ToyRecord"):
     """A record in the toy store; arguments are validated here, in the program."""
 
-    record_id: pulumi.Output[str]
-    revision: pulumi.Output[int]
-    access_token: pulumi.Output[str]
-    name: pulumi.Output[str]
-    size: pulumi.Output[int]
-    color: pulumi.Output[str]
-    labels: pulumi.Output[dict]
-    zone: pulumi.Output[str]
-    schema_version: pulumi.Output[int]
-
-    def __init__(
-        self,
-        resource_name: str,
-        args: ToyRecordArgs | dict[str, Any],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        props = resource_properties(ToyRecordArgs, args, f"ToyRecord {resource_name!r}")
-        opts = pulumi.ResourceOptions.merge(
-            opts,
-            pulumi.ResourceOptions(additional_secret_outputs=secret_output_names(ToyRecordArgs)),
-        )
-        super().__init__(ToyRecordProvider(), resource_name, props, opts)
+    model = ToyRecordArgs
+    provider = ToyRecordProvider

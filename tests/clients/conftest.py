@@ -15,6 +15,7 @@ import pytest
 from dumont_iac.clients import pacing
 from dumont_iac.clients.http import RetryPolicy
 from dumont_iac.clients.marketplace import MarketplaceClient, forget_cached_searches
+from dumont_iac.testing.market import Market
 
 FAST = RetryPolicy(attempts=4, initial=0.02, maximum=0.1, jitter=0.02)
 
@@ -35,57 +36,11 @@ def client(sandbox) -> MarketplaceClient:
     return MarketplaceClient(sandbox.url, sandbox.api_key, pacing_scale=0, retry=FAST)
 
 
-class Probe:
-    """Looks at and breaks the sandbox over its own API, independently of the client tested."""
-
-    def __init__(self, sandbox) -> None:
-        self.sandbox = sandbox
-
-    def arm(self, **fault: Any) -> dict[str, Any]:
-        """Arm a transport fault (see the sandbox's /_sandbox/faults)."""
-        with self.sandbox.client() as http:
-            response = http.post("/_sandbox/faults", json=fault)
-        assert response.status_code == 200, response.text
-        return response.json()["fault"]
-
-    def armed(self) -> list[dict[str, Any]]:
-        with self.sandbox.client() as http:
-            return http.get("/_sandbox/faults").json()["faults"]
-
-    def take(self, offer_id: int) -> None:
-        """Another tenant rents the offer."""
-        with self.sandbox.client() as http:
-            assert http.post(f"/_sandbox/offers/{offer_id}/take").status_code == 200
-
-    def labelled(self, label: str) -> list[dict[str, Any]]:
-        with self.sandbox.client() as http:
-            rows = http.get("/api/v0/instances/").json()["instances"] or []
-        return [row for row in rows if row.get("label") == label]
-
-    def instance_count(self) -> int:
-        with self.sandbox.client() as http:
-            return len(http.get("/api/v0/instances/").json()["instances"] or [])
-
-    def cheap_offer_ids(self, count: int) -> list[int]:
-        """Cheap offers on distinct machines (renting a slice re-lists its machine's others)."""
-        with self.sandbox.client() as http:
-            rows = http.post(
-                "/api/v0/bundles/",
-                json={"verified": {"eq": True}, "order": [["dph_total", "asc"]], "limit": 2000},
-            ).json()["offers"]
-        seen: set[int] = set()
-        chosen: list[int] = []
-        for row in rows:
-            if row["machine_id"] not in seen and len(chosen) < count:
-                seen.add(row["machine_id"])
-                chosen.append(row["id"])
-        assert len(chosen) == count, "the sandbox market is too small for this test"
-        return chosen
-
-
 @pytest.fixture
-def probe(sandbox) -> Probe:
-    return Probe(sandbox)
+def probe(sandbox) -> Iterator[Market]:
+    """The sandbox seen and broken over its own API, independently of the client tested."""
+    with Market(sandbox) as market:
+        yield market
 
 
 class HttpLog(logging.Handler):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from dumont_iac.clients import errors
+from dumont_iac import errors
+from dumont_iac.clients.control_plane.decoder import ControlPlaneErrors
 from dumont_iac.clients.http import Endpoint, HttpApi
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.config import marketplace_settings
+from dumont_iac.clients.marketplace.decoder import MarketplaceErrors
+from dumont_iac.config import control_plane_settings, marketplace_settings
 
 INSTANCES = "/api/v0/instances"
 
@@ -154,3 +156,45 @@ def test_a_json_answer_of_the_wrong_shape_is_not_the_api(scripted):
     scripted.answer("GET", "/api/v0/users/current/", 200, {"hello": "world"}, "application/json")
     with pytest.raises(errors.NotTheApi, match=r"answered id: Field required"):
         MarketplaceClient(scripted.url, "k", pacing_scale=0).user()
+
+
+def test_each_service_decodes_its_own_error_envelope(scripted):
+    # The control plane answers a sentence under "error" (not a code) and 422 for bad input;
+    # read with the marketplace's decoder, "Validation error" would pass for an error code.
+    scripted.answer(
+        "PUT",
+        "/api/v1/failover/settings/global",
+        422,
+        {"error": "Validation error", "details": [{"loc": ["body", "strategy"], "msg": "bad"}]},
+        "application/json",
+    )
+    scripted.answer(
+        "GET", "/api/v1/warmpool/status/gpu-1", 404, {"error": "no warm pool"}, "application/json"
+    )
+    api = HttpApi(
+        control_plane_settings(scripted.url, "k", pacing_scale=0),
+        "control plane",
+        decoder=ControlPlaneErrors(),
+    )
+    with pytest.raises(errors.BadRequest) as caught:
+        api.call("PUT", "/api/v1/failover/settings/global", Endpoint("settings"), json={})
+    assert caught.value.field == "strategy" and caught.value.code is None
+    assert str(caught.value) == (
+        "The control plane refused PUT /api/v1/failover/settings/global (field 'strategy'): "
+        "Validation error: strategy: bad."
+    )
+    with pytest.raises(errors.NotFound, match="GET /api/v1/warmpool/status/gpu-1: no warm pool"):
+        api.call("GET", "/api/v1/warmpool/status/gpu-1", Endpoint("status"))
+
+
+def test_a_marketplace_failure_with_http_200_is_decoded_only_by_the_marketplace(scripted):
+    body = {"success": False, "error": "invalid_args", "msg": "bad", "field": "price"}
+    scripted.answer("GET", "/api/v0/thing/", 200, body, "application/json")
+    generic = HttpApi(marketplace_settings(scripted.url, "k", pacing_scale=0))
+    assert generic.call("GET", "/api/v0/thing/", Endpoint("thing")) == body
+    marketplace = HttpApi(
+        marketplace_settings(scripted.url, "k", pacing_scale=0), decoder=MarketplaceErrors()
+    )
+    with pytest.raises(errors.BadRequest) as caught:
+        marketplace.call("GET", "/api/v0/thing/", Endpoint("thing"))
+    assert caught.value.code == "invalid_args" and caught.value.field == "price"

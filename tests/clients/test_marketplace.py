@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from dumont_iac.clients import errors
+from dumont_iac import errors
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.clients.marketplace_models import RentRequest, VolumeAttachment
-from dumont_iac.clients.offer_filter import OfferFilter
+from dumont_iac.clients.marketplace.models import RentRequest, VolumeAttachment
+from dumont_iac.clients.marketplace.offer_filter import OfferFilter
 
 IMAGE = RentRequest(image="pytorch/pytorch:latest", ports=(8000,))
 ASKS = "/api/v0/asks/*"
@@ -97,7 +97,7 @@ def test_a_dropped_rent_response_is_recovered_by_label_without_a_second_rental(
     held = probe.labelled("dropped-once")
     assert [row["id"] for row in held] == [rental.instance_id]
     assert len(http_log.calls("PUT", "/api/v0/asks/")) == 1  # the rent was not sent again
-    assert probe.instance_count() == 1
+    assert len(probe.instances()) == 1
 
 
 def test_a_503_on_rent_is_retried_only_after_the_label_lookup_finds_nothing(
@@ -121,7 +121,7 @@ def test_a_rent_that_hangs_past_the_timeout_rents_once(sandbox, probe):
     # The hung request goes on after the client gave up; it must not have rented too.
     time.sleep(1.0)
     assert [row["id"] for row in probe.labelled("hung")] == [rental.instance_id]
-    assert probe.instance_count() == 1
+    assert len(probe.instances()) == 1
 
 
 def test_a_rent_whose_answer_is_lost_every_time_gives_up_with_no_response(client, probe):

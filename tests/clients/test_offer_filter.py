@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from dumont_iac.clients.marketplace_models import Offer
-from dumont_iac.clients.offer_filter import OfferFilter
+from dumont_iac.clients.marketplace.models import Offer
+from dumont_iac.clients.marketplace.offer_filter import OfferFilter
 from dumont_iac.clients.regions import CONTINENTS
 
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from dumont_iac.clients import marketplace as mp
+from dumont_iac.clients.marketplace import client as mp
 from dumont_iac.clients.pacing import Pacer, key_fingerprint, pacer_for
 from dumont_iac.sandbox.errors import RateLimited
 from dumont_iac.sandbox.ratelimit import RateLimiter, limit_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.clients.marketplace_models import RentRequest
+from dumont_iac.clients.marketplace.models import RentRequest
 
 SCALE = 0.02  # every documented gap / 50: rent 90 ms, list 20 ms, search bucket 10 then 120 ms
 RENTS = 30

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from dumont_iac.testing import Deployment
+from dumont_iac.testing.market import Market
 
-from .helpers import CLEAN_ENV, SANDBOX, Market
+from .helpers import CLEAN_ENV, SANDBOX
 
 
 @pytest.fixture

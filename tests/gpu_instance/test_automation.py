@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .helpers import Market
+from dumont_iac.testing.market import Market
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 

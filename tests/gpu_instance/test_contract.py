@@ -10,9 +10,10 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from dumont_iac.provider.gpu_instance import GpuInstanceProvider
-from dumont_iac.testing import UNKNOWN, ProviderError, ProviderProcess
+from dumont_iac.testing import UNKNOWN, ProviderOperationError, ProviderProcess
+from dumont_iac.testing.market import Market
 
-from .helpers import CLEAN_ENV, Market
+from .helpers import CLEAN_ENV
 
 BLOB = serialize_provider(GpuInstanceProvider())
 URN = "urn:pulumi:contract::gpus::pulumi-python:dynamic/dumont:GpuInstance::train"
@@ -86,7 +87,7 @@ def test_the_environment_is_used_when_the_stack_has_no_config(
 
 def test_a_missing_key_says_how_to_set_it(provider_process_factory, gpu_sandbox, market):
     provider = start(provider_process_factory, gpu_sandbox, config=False, VAST_URL=gpu_sandbox.url)
-    with pytest.raises(ProviderError) as failed:
+    with pytest.raises(ProviderOperationError) as failed:
         create(provider)
     assert "The marketplace API key is not set" in failed.value.message
     assert "pulumi config set --secret dumont:vastApiKey" in failed.value.message
@@ -101,7 +102,7 @@ def test_a_refused_key_is_named_by_its_setting_never_shown(
     provider.configure(
         {"dumont:vastUrl": gpu_sandbox.url, "dumont:vastApiKey": wrong}, ["dumont:vastApiKey"]
     )
-    with pytest.raises(ProviderError) as failed:
+    with pytest.raises(ProviderOperationError) as failed:
         create(provider)
     assert "from Pulumi config dumont:vastApiKey" in failed.value.message
     assert "was refused" in failed.value.message
@@ -328,7 +329,9 @@ def test_update_of_a_rental_destroyed_outside_the_stack_says_to_refresh(provider
     id_, outputs, _ = create(provider)
     market.destroy(outputs["contract_id"])
     checked = provider.check(URN, outputs, news(label="renamed"))
-    with pytest.raises(ProviderError, match="destroyed outside this stack.*pulumi refresh"):
+    with pytest.raises(
+        ProviderOperationError, match="destroyed outside this stack.*pulumi refresh"
+    ):
         provider.update(URN, id_, outputs, checked.inputs)
 
 
@@ -363,13 +366,15 @@ def test_create_adopts_an_existing_rental_when_asked(provider, market):
 
 
 def test_no_satisfying_offer_fails_create_and_rents_nothing(provider, market):
-    with pytest.raises(ProviderError, match="no offer satisfies.*raise max_price_per_hour"):
+    with pytest.raises(
+        ProviderOperationError, match="no offer satisfies.*raise max_price_per_hour"
+    ):
         create(provider, max_price_per_hour=0.0001)
     assert market.instances() == []
 
 
 def test_create_refuses_to_run_without_a_logical_name(provider, market):
     checked = provider.check(URN, {}, {"__provider": BLOB, "image": "ubuntu:22.04"})
-    with pytest.raises(ProviderError, match="logical_name is not set"):
+    with pytest.raises(ProviderOperationError, match="logical_name is not set"):
         provider.create(URN, checked.inputs)
     assert market.instances() == []

@@ -14,8 +14,7 @@ from dumont_iac import GpuInstance, GpuInstanceArgs
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.provider.renting import offer_filter_for
 from dumont_iac.testing import Deployment, DeploymentError
-
-from .helpers import Market, assert_rentals_match
+from dumont_iac.testing.market import Market, assert_rentals_match
 
 RTX_3090 = {"image": "ubuntu:22.04", "gpu_models": ["RTX 3090"], "max_price_per_hour": 1.0}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dumont_iac import GpuInstance, GpuInstanceArgs
-from dumont_iac.clients.marketplace_models import Offer
+from dumont_iac.clients.marketplace.models import Offer
 from dumont_iac.provider.gpu_instance import (
     logical_id_for,
     logical_id_of,

@@ -11,8 +11,7 @@ import pytest
 
 from dumont_iac import GpuInstance
 from dumont_iac.testing import Deployment
-
-from .helpers import Market, assert_rentals_match
+from dumont_iac.testing.market import Market, assert_rentals_match
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 

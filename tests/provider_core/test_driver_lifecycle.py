@@ -248,3 +248,14 @@ def test_arguments_known_only_at_deploy_time_are_checked_by_the_provider(
         "up failed: invalid arguments for ToyRecord 'late':\n"
         "  size: Input should be greater than or equal to 1; got 0"
     )
+
+
+def test_int_outputs_reach_the_program_as_ints(deployment_factory, toy_env):
+    # The engine sends every number as a float; the program sees them typed as declared.
+    def program() -> None:
+        record = ToyRecord("typed", {"name": "typed", "size": 3})
+        for name in ("size", "revision", "schema_version", "name"):
+            pulumi.export(name, getattr(record, name).apply(repr))
+
+    outputs = deployment_factory(program, env=toy_env).up().outputs
+    assert outputs == {"size": "3", "revision": "1", "schema_version": "2", "name": "'typed'"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from dumont_iac.testing import ProviderError, provider_blobs
+from dumont_iac.testing import ProviderOperationError, provider_blobs
 from dumont_iac.testing.toy import STORE_CONFIG, ToyRecordProvider
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("toy_record-*.json"))
@@ -85,5 +85,5 @@ def test_a_blob_naming_a_moved_class_fails_with_the_import_error(
     process = provider_process_factory()
     process.configure({STORE_CONFIG: str(toy_store.path)})
     frozen = provider_blobs.FrozenProvider("moved", "pulumi-python:dynamic/x:Y", moved, {})
-    with pytest.raises(ProviderError, match="No module named 'dumont_iac.testing.old'"):
+    with pytest.raises(ProviderOperationError, match="No module named 'dumont_iac.testing.old'"):
         provider_blobs.exercise(process, frozen, {"name": "x"})

@@ -9,7 +9,7 @@ import sys
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from dumont_iac.testing import UNKNOWN, ProviderError, ProviderProcess
+from dumont_iac.testing import UNKNOWN, ProviderOperationError, ProviderProcess
 from dumont_iac.testing.toy import STORE_CONFIG, ToyRecordProvider
 
 BLOB = serialize_provider(ToyRecordProvider())
@@ -38,7 +38,7 @@ def test_configure_passes_stack_config_to_the_provider(provider, toy_store):
 def test_without_config_the_provider_says_what_is_missing(provider_process_factory):
     process = provider_process_factory(project="contract", env={"DUMONT_TOY_STORE": ""})
     process.configure({})
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(ProviderOperationError) as caught:
         process.create(URN, checked(process))
     assert caught.value.operation == "Create"
     assert caught.value.message == (
@@ -133,14 +133,16 @@ def test_delete_removes_the_record(provider, toy_store):
 
 def test_a_failing_operation_raises_the_providers_own_message(provider):
     inputs = checked(provider, labels={"toy/fail": "create"})
-    with pytest.raises(ProviderError, match="create refused because the label toy/fail=create"):
+    with pytest.raises(
+        ProviderOperationError, match="create refused because the label toy/fail=create"
+    ):
         provider.create(URN, inputs)
 
 
 def test_a_dead_provider_process_is_reported_with_its_exit_code(provider):
     inputs = checked(provider)
     provider.kill()
-    with pytest.raises(ProviderError, match=r"the provider process exited with code -9"):
+    with pytest.raises(ProviderOperationError, match=r"the provider process exited with code -9"):
         provider.create(URN, inputs)
 
 
@@ -161,7 +163,7 @@ def test_provider_stderr_is_captured_and_shown_in_errors(
     blob = serialize_provider(importlib.import_module("noisy_provider").NoisyProvider())
     process = provider_process_factory(cwd=tmp_path)
     process.configure({})
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(ProviderOperationError) as caught:
         process.create(URN, {"__provider": blob})
     assert caught.value.message == "RuntimeError: create failed on purpose"
     assert "noisy: about to fail" in caught.value.stderr
@@ -173,7 +175,7 @@ def test_a_provider_that_cannot_start_is_reported(tmp_path):
     with pytest.raises(FileNotFoundError):
         process.start()
     broken = ProviderProcess(env={"PYTHONPATH": ""}, python="/bin/false")
-    with pytest.raises(ProviderError, match="exited with code 1"):
+    with pytest.raises(ProviderOperationError, match="exited with code 1"):
         broken.start()
     assert not broken.running
 
@@ -182,7 +184,7 @@ def test_calls_have_a_deadline(provider_process_factory, toy_store):
     process = provider_process_factory()
     process.configure({STORE_CONFIG: str(toy_store.path)})
     process.call_timeout = 0.001
-    with pytest.raises(ProviderError, match=r"no answer within 0.001s"):
+    with pytest.raises(ProviderOperationError, match=r"no answer within 0.001s"):
         process.check(URN, {}, {"__provider": BLOB, "name": "rec"})
 
 
@@ -190,5 +192,5 @@ def test_calls_after_stop_are_refused_rather_than_restarting(provider_process_fa
     process = provider_process_factory()
     process.stop()
     assert not process.running and process.pid is None
-    with pytest.raises(ProviderError, match="not running"):
+    with pytest.raises(ProviderOperationError, match="not running"):
         process.configure({})

@@ -7,9 +7,9 @@ import base64
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
+from dumont_iac.provider.base import SchemaProvider
 from dumont_iac.schema import (
     SchemaDeclarationError,
-    SchemaProvider,
     markdown_table,
     outputs_for,
     secret_output_names,

@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dumont_iac.clients.marketplace_models import Offer
-from dumont_iac.clients.regions import CONTINENTS, expand
+from dumont_iac.clients.marketplace.models import Offer
+from dumont_iac.clients.regions import expand
+from dumont_iac.types import GpuModelTuple, MoneyPerHour, RegionTuple
 
 Order = Literal["price", "price_per_gpu", "reliability", "score", "dlperf", "vram"]
 ORDERS: tuple[str, ...] = Order.__args__  # type: ignore[attr-defined]
@@ -30,18 +31,18 @@ class OfferFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    gpu_names: tuple[str, ...] = Field(
+    gpu_names: GpuModelTuple = Field(
         default=(), description='GPU models, e.g. "RTX 4090" (underscores read as spaces)'
     )
     num_gpus: int | None = Field(default=None, ge=1, le=64, description="exact GPU count")
     max_num_gpus: int | None = Field(default=None, ge=1, le=64, description="at most this many")
     min_vram_gb: float | None = Field(default=None, gt=0, description="per GPU, GB")
     min_total_vram_gb: float | None = Field(default=None, gt=0, description="over all GPUs, GB")
-    max_price_per_hour: float | None = Field(default=None, gt=0, description="$/h for the offer")
+    max_price_per_hour: MoneyPerHour | None = Field(default=None, description="$/h for the offer")
     interruptible: bool = Field(
         default=False, description="price and rent as interruptible (bid) instead of on demand"
     )
-    regions: tuple[str, ...] = Field(
+    regions: RegionTuple = Field(
         default=(), description="continents (EU NA SA AS OC AF) or ISO country codes (DE, US)"
     )
     min_reliability: float | None = Field(default=None, ge=0, le=1)
@@ -59,27 +60,6 @@ class OfferFilter(BaseModel):
         if isinstance(value, str):
             return (value,)
         return value
-
-    @field_validator("gpu_names")
-    @classmethod
-    def _gpu_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        cleaned = tuple(" ".join(name.replace("_", " ").split()) for name in names)
-        for name in cleaned:
-            if not name:
-                raise ValueError("a GPU model name is empty")
-        return tuple(dict.fromkeys(cleaned))
-
-    @field_validator("regions")
-    @classmethod
-    def _regions(cls, codes: tuple[str, ...]) -> tuple[str, ...]:
-        cleaned = tuple(code.strip().upper() for code in codes)
-        for code in cleaned:
-            if code not in CONTINENTS and not (len(code) == 2 and code.isalpha()):
-                raise ValueError(
-                    f"region {code!r} is neither a continent code "
-                    f"({', '.join(sorted(CONTINENTS))}) nor a two-letter ISO country code"
-                )
-        return tuple(dict.fromkeys(cleaned))
 
     @model_validator(mode="after")
     def _consistent(self) -> OfferFilter:

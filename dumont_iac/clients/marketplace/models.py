@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from dumont_iac.clients.regions import CONTINENTS, country_of
+from dumont_iac.types import MoneyPerHour, PortTuple
 
 HOURS_PER_MONTH = 30 * 24  # the marketplace prices storage per 30-day month
 
@@ -233,23 +234,15 @@ class RentRequest(BaseModel):
     image: str = Field(min_length=1)
     disk_gb: float = Field(default=10.0, ge=8, description="container disk, GB (at least 8)")
     env: dict[str, str] = Field(default_factory=dict)
-    ports: tuple[int, ...] = Field(default=(), description="container ports to publish")
+    ports: PortTuple = Field(default=(), description="container ports to publish")
     onstart: str | None = None
     args: tuple[str, ...] | None = None
     runtype: Literal["ssh", "ssh_direct", "ssh_proxy", "jupyter", "jupyter_direct", "args"] = "ssh"
     image_login: SecretStr | None = None
-    bid_price: float | None = Field(default=None, gt=0, description="$/h; None for on demand")
+    bid_price: MoneyPerHour | None = Field(default=None, description="$/h; None for on demand")
     target_state: Literal["running", "stopped"] = "running"
     cancel_unavail: bool = True  # an error, not a stopped instance, when it cannot start
     volume: VolumeAttachment | None = None
-
-    @field_validator("ports")
-    @classmethod
-    def _ports_in_range(cls, ports: tuple[int, ...]) -> tuple[int, ...]:
-        for port in ports:
-            if not 1 <= port <= 65535:
-                raise ValueError(f"port {port} is outside 1-65535")
-        return ports
 
     def to_body(self, label: str) -> dict[str, Any]:
         env = dict(self.env)

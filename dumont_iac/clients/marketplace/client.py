@@ -22,10 +22,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from dumont_iac.clients import errors
+from dumont_iac import errors
 from dumont_iac.clients.cache import DEFAULT_TTL, GoneSet, TtlCache
 from dumont_iac.clients.http import Endpoint, HttpApi, RetryPolicy
-from dumont_iac.clients.marketplace_models import (
+from dumont_iac.clients.marketplace.decoder import MarketplaceErrors
+from dumont_iac.clients.marketplace.models import (
     CreatedVolume,
     Instance,
     Offer,
@@ -35,7 +36,7 @@ from dumont_iac.clients.marketplace_models import (
     Volume,
     VolumeOffer,
 )
-from dumont_iac.clients.offer_filter import OfferFilter
+from dumont_iac.clients.marketplace.offer_filter import OfferFilter
 from dumont_iac.clients.pacing import key_fingerprint
 from dumont_iac.config import ServiceSettings, marketplace_settings, not_the_api_sentence
 
@@ -78,7 +79,13 @@ class MarketplaceClient:
         settings: ServiceSettings | None = None,
     ) -> None:
         service = settings or marketplace_settings(url, api_key, pacing_scale=pacing_scale)
-        self.http = HttpApi(service, "marketplace", timeout=timeout, retry=retry or RetryPolicy())
+        self.http = HttpApi(
+            service,
+            "marketplace",
+            timeout=timeout,
+            retry=retry or RetryPolicy(),
+            decoder=MarketplaceErrors(),
+        )
 
     def __repr__(self) -> str:
         return f"MarketplaceClient(url={self.base_url!r})"
@@ -124,7 +131,9 @@ class MarketplaceClient:
         instead of renting again. Raises ``OfferUnavailable`` when the offer was taken.
         """
         if not label or len(label) > MAX_LABEL:
-            raise ValueError(f"label must be 1 to {MAX_LABEL} characters, got {len(label)}")
+            raise errors.InvalidValue(
+                f"label must be 1 to {MAX_LABEL} characters, got {len(label)}"
+            )
         path = f"/api/v0/asks/{int(offer_id)}/"
         body = request.to_body(label)
         lost: errors.DumontError | None = None
@@ -207,7 +216,9 @@ class MarketplaceClient:
 
     def set_label(self, instance_id: int, label: str) -> None:
         if len(label) > MAX_LABEL:
-            raise ValueError(f"label must be at most {MAX_LABEL} characters, got {len(label)}")
+            raise errors.InvalidValue(
+                f"label must be at most {MAX_LABEL} characters, got {len(label)}"
+            )
         self._manage(instance_id, {"label": label})
 
     def _manage(self, instance_id: int, body: dict[str, Any]) -> None:
@@ -216,7 +227,7 @@ class MarketplaceClient:
     def change_bid(self, instance_id: int, price: float) -> None:
         """Set an interruptible rental's bid, in $/hour."""
         if not price > 0:
-            raise ValueError(f"price must be > 0 $/h, got {price!r}")
+            raise errors.InvalidValue(f"price must be > 0 $/h, got {price!r}")
         path = f"/api/v0/instances/bid_price/{int(instance_id)}/"
         self.http.call("PUT", path, CHANGE_BID, json={"client_id": "me", "price": price})
 

@@ -1,0 +1,51 @@
+"""Every resource the package declares, in one place: the public names, the resource reference
+(``docs/resources.md``) and the frozen provider blobs are all derived from this list.
+
+Adding a resource is its model (``models/``), its provider (``provider/``), its short program
+module (``resources/``) and one entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dumont_iac.resources.base import DumontResource
+from dumont_iac.resources.gpu_instance import GpuInstance
+
+
+@dataclass(frozen=True)
+class ResourceEntry:
+    resource: type[DumontResource[Any]]
+    fixture: str
+    """File stem of its frozen provider blobs (``<fixture>-<version>.json``)."""
+
+    @property
+    def name(self) -> str:
+        return self.resource.__name__
+
+    @property
+    def model(self) -> type[Any]:
+        return self.resource.model
+
+    @property
+    def provider(self) -> type[Any]:
+        return self.resource.provider
+
+    @property
+    def type_token(self) -> str:
+        """The resource type in URNs and state: ``pulumi-python:dynamic/<module>:<name>``."""
+        return f"pulumi-python:{self.resource._resource_type_name}"
+
+
+RESOURCES: tuple[ResourceEntry, ...] = (ResourceEntry(GpuInstance, "gpu_instance"),)
+"""In the order the reference documents them."""
+
+
+def public_names() -> dict[str, Any]:
+    """What ``dumont_iac`` exports for the resources: each class and its arguments model."""
+    names: dict[str, Any] = {}
+    for entry in RESOURCES:
+        names[entry.name] = entry.resource
+        names[entry.model.__name__] = entry.model
+    return names

@@ -1,0 +1,118 @@
+"""The sandbox marketplace seen from a test: the tenant's rentals and credit, and shortcuts to
+break the market on purpose (another tenant takes an offer, a fault is armed, time passes).
+
+    def test_rent_survives_a_taken_offer(sandbox):
+        with Market(sandbox) as market:
+            offer_id, = market.cheap_offer_ids(1)
+            market.take(offer_id)
+            ...
+            assert market.instances() == []
+
+Everything goes over the sandbox's HTTP API with the key it was started with, independently of
+the client or provider under test. ``assert_rentals_match`` checks that the marketplace holds
+exactly the GPUs a deployment's state declares.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from dumont_iac.provider.gpu_instance import logical_id_of
+from dumont_iac.testing.driver import Deployment
+
+
+class Market:
+    """The tenant's side of a running sandbox (``dumont_iac.testing.sandbox``'s handle)."""
+
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+        self.http = sandbox.client(timeout=30)
+
+    def __enter__(self) -> Market:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _ok(self, response: httpx.Response) -> Any:
+        assert response.status_code == 200, f"{response.request.url}: {response.text}"
+        return response.json()
+
+    # --- what the tenant holds -------------------------------------------------------------
+
+    def instances(self) -> list[dict[str, Any]]:
+        """Every live rental of the tenant."""
+        return (
+            self._ok(self.http.get("/api/v0/instances/", params={"owner": "me"}))["instances"] or []
+        )
+
+    def labelled(self, label: str) -> list[dict[str, Any]]:
+        return [i for i in self.instances() if i.get("label") == label]
+
+    def rentals_of(self, logical_id: str) -> list[dict[str, Any]]:
+        return [i for i in self.instances() if logical_id_of(i["label"]) == logical_id]
+
+    def managed(self) -> list[dict[str, Any]]:
+        """Live rentals carrying a GPU's logical id marker."""
+        return [i for i in self.instances() if logical_id_of(i["label"]) is not None]
+
+    def instance(self, contract_id: int) -> dict[str, Any] | None:
+        return self._ok(self.http.get(f"/api/v0/instances/{int(contract_id)}/"))["instances"]
+
+    def credit(self) -> float:
+        return self._ok(self.http.get("/api/v0/users/current/"))["credit"]
+
+    def destroy(self, contract_id: int) -> None:
+        self._ok(self.http.delete(f"/api/v0/instances/{int(contract_id)}/"))
+
+    def search(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        return self._ok(self.http.post("/api/v0/bundles/", json=query))["offers"]
+
+    def cheap_offer_ids(self, count: int) -> list[int]:
+        """The cheapest verified offers on distinct machines (renting a slice re-lists the
+        other offers of its machine under new ids)."""
+        rows = self.search(
+            {"verified": {"eq": True}, "order": [["dph_total", "asc"]], "limit": 2000}
+        )
+        chosen: dict[int, int] = {}
+        for row in rows:
+            chosen.setdefault(row["machine_id"], row["id"])
+        ids = list(chosen.values())[:count]
+        assert len(ids) == count, "the sandbox market is too small for this test"
+        return ids
+
+    # --- breaking it on purpose ----------------------------------------------------------
+
+    def fault(self, path: str, body: dict[str, Any] | None = None, method: str = "POST") -> Any:
+        """Call ``/_sandbox/<path>`` (see the sandbox's OpenAPI document for each)."""
+        return self._ok(self.http.request(method, f"/_sandbox/{path}", json=body))
+
+    def arm(self, **fault: Any) -> dict[str, Any]:
+        """Arm a transport fault: ``arm(method="POST", path="/api/v0/asks/*", kind="drop")``."""
+        return self.fault("faults", fault)["fault"]
+
+    def armed(self) -> list[dict[str, Any]]:
+        return self.fault("faults", method="GET")["faults"]
+
+    def take(self, offer_id: int) -> None:
+        """Another tenant rents the offer."""
+        self.fault(f"offers/{int(offer_id)}/take")
+
+    def advance(self, seconds: float) -> None:
+        """Move the sandbox clock forward."""
+        self.fault("clock/advance", {"seconds": seconds})
+
+
+def assert_rentals_match(market: Market, deployment: Deployment) -> None:
+    """Exactly the rentals the stack's state declares: one per GPU, no orphan, no duplicate."""
+    wanted = sorted(deployment.state.ids().values())
+    held = sorted(str(logical_id_of(i["label"])) for i in market.managed())
+    assert held == wanted, f"rentals carry {held}, the stack declares {wanted}"
+    for resource in deployment.state.resources.values():
+        (rental,) = market.rentals_of(resource.id)
+        assert rental["id"] == resource.outputs["contract_id"]
