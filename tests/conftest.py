@@ -12,8 +12,10 @@ pytest_plugins = ["dumont_iac.testing.sandbox", "dumont_iac.testing.fixtures"]
 # program deployed through the driver; cli: commands run as a user runs them; real_cli: the
 # Pulumi CLI; real_marketplace: the real marketplace (opt-in, costs money).
 LAYERS = ("unit", "contract", "lifecycle", "cli", "real_cli", "real_marketplace")
-# A file's layer when it is not unit; a test marked with a layer itself keeps its own.
+# A file's (or one test's) layer when it is not unit; a test marked with a layer keeps its own.
 FILE_LAYERS = {
+    # A generated-request sweep of the whole API: the sandbox's contract, not the fast loop.
+    "sandbox/test_openapi.py::test_no_generated_request_gets_a_server_error": "contract",
     "gpu_instance/test_contract.py": "contract",
     "gpu_instance/test_frozen_blob.py": "contract",
     "gpu_instance/test_faults.py": "lifecycle",
@@ -38,7 +40,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if any(item.get_closest_marker(layer) for layer in LAYERS):
             continue
         relative = Path(item.path).relative_to(TESTS).as_posix()
-        item.add_marker(getattr(pytest.mark, FILE_LAYERS.get(relative, "unit")))
+        test = f"{relative}::{item.originalname}"
+        layer = FILE_LAYERS.get(test) or FILE_LAYERS.get(relative, "unit")
+        item.add_marker(getattr(pytest.mark, layer))
 
 
 class HtmlPage(BaseHTTPRequestHandler):
@@ -62,7 +66,7 @@ class HtmlPage(BaseHTTPRequestHandler):
 def html_url() -> Iterator[str]:
     """A real web server on 127.0.0.1 that serves HTML on every path."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), HtmlPage)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
