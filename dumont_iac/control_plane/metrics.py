@@ -28,6 +28,8 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNMATCHED = "unmatched"
+# Clients choose the method token freely; anything else is "other" so labels stay bounded.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class HttpMetrics:
@@ -140,7 +142,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_and_record)
         finally:
             route = route_template(scope, app_root)
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in METHODS else "other"
             self.metrics.requests.labels(route, method, str(status)).inc()
             self.metrics.latency.labels(route, method).observe(self.clock() - start)
 

@@ -100,6 +100,12 @@ class WebhookEndpoint:
     secret: str = field(repr=False)
     kinds: frozenset[str] = frozenset()
 
+    def __post_init__(self) -> None:
+        if not self.secret:
+            raise ValueError(f"A webhook endpoint needs a secret to sign with: {origin(self.url)}")
+        if unknown := set(self.kinds) - EVENT_KINDS:
+            raise ValueError(f"Unknown event kinds {sorted(unknown)}; use {sorted(EVENT_KINDS)}.")
+
 
 def wants(endpoint: Endpoint, kind: str) -> bool:
     return not endpoint.kinds or kind in endpoint.kinds
@@ -156,6 +162,9 @@ class DeliveryPolicy:
     timeout: float = 10.0  # per attempt
 
 
+DEFAULT_POLICY = DeliveryPolicy()
+
+
 @dataclass(frozen=True)
 class DeliveryOutcome:
     event_id: str
@@ -176,7 +185,13 @@ class _Retryable(Exception):
 
 
 def origin(url: str) -> str:
-    parsed = httpx.URL(url)
+    """``scheme://host:port`` of a URL: enough to tell endpoints apart in a log, and no path."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "<invalid URL>"
+    if not parsed.scheme or not parsed.host:
+        return "<invalid URL>"
     port = f":{parsed.port}" if parsed.port else ""
     return f"{parsed.scheme}://{parsed.host}{port}"
 
@@ -185,7 +200,7 @@ def deliver(
     event: Event,
     endpoint: Endpoint,
     client: httpx.Client,
-    policy: DeliveryPolicy = DeliveryPolicy(),  # noqa: B008 - frozen, so sharing it is safe
+    policy: DeliveryPolicy = DEFAULT_POLICY,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     body: bytes | None = None,
@@ -206,11 +221,20 @@ def deliver(
             # Signed afresh each attempt: a retry minutes later must still be within tolerance.
             SIGNATURE_HEADER: sign(body, endpoint.secret, int(clock())),
         }
-        response = client.post(endpoint.url, content=body, headers=headers, timeout=policy.timeout)
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise _Retryable(status, _retry_after(response))
-        return status
+        # Streamed and never read: only the status matters, and a receiver's body could be huge.
+        # No redirects: a signed body goes to the URL the user registered, never elsewhere.
+        with client.stream(
+            "POST",
+            endpoint.url,
+            content=body,
+            headers=headers,
+            timeout=policy.timeout,
+            follow_redirects=False,
+        ) as response:
+            status = response.status_code
+            if status == 429 or status >= 500:
+                raise _Retryable(status, _retry_after(response))
+            return status
 
     backoff = wait_exponential(multiplier=policy.initial, max=policy.maximum) + wait_random(
         0, policy.jitter
@@ -239,10 +263,10 @@ def deliver(
     except _TRANSIENT as exc:
         status = None
         error = f"{type(exc).__name__} after {attempts} attempts: {exc}"
-    except httpx.HTTPError as exc:  # an unusable URL or protocol: resending will not help
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # an unusable URL: resending won't help
         status = None
         error = f"{type(exc).__name__}: {exc}"
-    if error:
+    if error and endpoint.secret:
         error = error.replace(endpoint.secret, "***")
     outcome = DeliveryOutcome(
         event_id=event.id,
@@ -254,7 +278,8 @@ def deliver(
         error=error,
         endpoint=endpoint,
     )
-    log.info(
+    log.log(
+        logging.INFO if outcome.delivered else logging.WARNING,
         "webhook %s %s to %s: %s after %d attempt(s), status %s",
         event.kind,
         event.id,
@@ -281,7 +306,7 @@ class WebhookDispatcher:
     def __init__(
         self,
         on_outcome: Callable[[DeliveryOutcome], None],
-        policy: DeliveryPolicy = DeliveryPolicy(),  # noqa: B008 - frozen
+        policy: DeliveryPolicy = DEFAULT_POLICY,
         max_queue: int = 1000,
         workers: int = 2,
         client: httpx.Client | None = None,
@@ -291,8 +316,7 @@ class WebhookDispatcher:
         self.policy = policy
         self._sleep = sleep
         self._queue: queue.Queue[tuple[Event, bytes, Endpoint] | None] = queue.Queue(max_queue)
-        # No redirects: a signed body must reach the URL the user registered, not another.
-        self._client = client or httpx.Client(follow_redirects=False)
+        self._client = client or httpx.Client()
         self._owns_client = client is None
         self._closed = False
         self._threads = [

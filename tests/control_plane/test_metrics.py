@@ -162,11 +162,16 @@ def test_agent_metrics_are_scraped_with_exact_values(serve):
     assert samples[("dumont_spend_accrued_usd_total", labels(user="bo"))] == 1.5
 
 
-def test_the_same_metrics_cannot_be_registered_twice_in_one_registry():
+def test_unknown_methods_share_one_label(serve):
     registry = CollectorRegistry()
-    HttpMetrics(registry)
-    with pytest.raises(ValueError, match="Duplicated timeseries"):
-        HttpMetrics(registry)
+    with httpx.Client(base_url=serve(make_app(registry))) as client:
+        assert client.request("BREW", "/gpus/a").status_code == 405
+        assert client.request("PROPFIND", "/gpus/a").status_code == 405
+        samples = scrape(client)
+    total = "dumont_http_requests_total"
+    assert samples[(total, labels(route="/gpus/{gpu_id}", method="other", status="405"))] == 2
+    methods = {dict(lab)["method"] for name, lab in samples if name == total}
+    assert methods == {"other"}
 
 
 def test_a_mounted_app_counts_its_routes_under_the_mount_prefix(serve):

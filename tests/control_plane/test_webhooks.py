@@ -87,7 +87,7 @@ def receiver() -> Iterator[Callable[..., Receiver]]:
 
 @pytest.fixture
 def client() -> Iterator[httpx.Client]:
-    with httpx.Client() as client:
+    with httpx.Client(follow_redirects=True) as client:  # delivery must refuse redirects anyway
         yield client
 
 
@@ -348,3 +348,18 @@ def test_the_documented_example_request_verifies():
     created = datetime.fromisoformat(payload["created_at"])
     event = Event(payload["kind"], payload["gpu_id"], payload["data"], payload["id"], created)
     assert event.body() == raw
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/hook", "not a url at all", "http://[::1"])
+def test_an_unusable_url_fails_at_once(client, url):
+    outcome, waits = deliver_recording(failover_event(), WebhookEndpoint(url, SECRET), client)
+    assert (outcome.delivered, outcome.attempts, outcome.status, waits) == (False, 1, None, [])
+    assert outcome.error is not None
+    assert outcome.origin in {"ftp://127.0.0.1", "<invalid URL>"}
+
+
+def test_an_endpoint_needs_a_secret_and_known_kinds():
+    with pytest.raises(ValueError, match="needs a secret"):
+        WebhookEndpoint("http://127.0.0.1:9/hook", "")
+    with pytest.raises(ValueError, match=r"Unknown event kinds \['budgte'\]"):
+        WebhookEndpoint("http://127.0.0.1:9/hook", SECRET, frozenset({"budgte"}))
