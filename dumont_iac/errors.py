@@ -179,6 +179,9 @@ class OfferUnavailable(ApiError):
 class RateLimited(ApiError):
     """The API kept answering 429 after pacing and retries."""
 
+    retry_after: float | None = None
+    """Seconds the server asked to wait (its Retry-After header), when it said."""
+
 
 class ServerError(ApiError):
     """The API failed on its side (5xx) and retrying did not help or was not safe."""

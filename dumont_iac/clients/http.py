@@ -7,8 +7,12 @@ one log line per attempt on the ``dumont_iac.http`` logger.
 
 What is retried: a 429 and a failed connection always (the server did not act on the call);
 502/503/504, timeouts and dropped connections only for calls marked idempotent, because the
-server may have acted on them. Renting is not idempotent: the marketplace client recovers a
-rent by looking its label up instead (see ``marketplace.MarketplaceClient.rent``).
+server may have acted on them; a 500 (usually the same bug again) only for calls that must get
+through, such as destroying. A 429 has its own, larger budget of attempts: each one widens the
+endpoint's pacing (see ``pacing.Pacer.refused``) and waits at least the ``Retry-After`` the
+server sent. A call given a ``deadline`` never outlives it: each attempt's read timeout is cut
+to the time left, and no attempt starts after it. Renting is not idempotent: the marketplace
+client recovers a rent by looking its label up instead (see ``MarketplaceClient.rent``).
 
 ``HttpApi`` holds only settings; the ``httpx.Client`` (a connection pool) lives in a
 per-process registry, created on first use, so no connection ever rides along in a pickle.
@@ -17,6 +21,7 @@ per-process registry, created on first use, so no connection ever rides along in
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import threading
@@ -26,9 +31,9 @@ from typing import Any, Literal
 
 import httpx
 from tenacity import (
+    RetryCallState,
     Retrying,
     retry_if_exception,
-    stop_after_attempt,
     wait_exponential,
     wait_random,
 )
@@ -54,6 +59,7 @@ class Endpoint:
     burst: int = 1  # calls allowed back to back before the gap applies
     idempotent: bool = True  # False: never resent after a 5xx or a lost answer
     per_address: bool = False  # limited per client address rather than per key
+    retries_500: bool = False  # a 500 is retried too: for calls that must finish (destroy)
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,15 @@ class RetryPolicy:
     initial: float = 0.2  # first backoff, seconds; doubled each attempt
     maximum: float = 10.0
     jitter: float = 0.2
+    rate_limited_attempts: int | None = None  # for a 429, when not ``attempts``
+
+    @property
+    def attempts_after_429(self) -> int:
+        return self.rate_limited_attempts or self.attempts
+
+
+# A 429 changed nothing on the server, so a call refused as too frequent is sent again longer.
+DEFAULT_RETRY = RetryPolicy(rate_limited_attempts=8)
 
 
 @dataclass(frozen=True)
@@ -74,7 +89,7 @@ class HttpApi:
     decoder: ErrorDecoder = field(default_factory=ErrorDecoder)
     timeout: float = 30.0
     connect_timeout: float = 5.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = DEFAULT_RETRY
 
     @property
     def base_url(self) -> str:
@@ -90,8 +105,11 @@ class HttpApi:
         json: Any = None,
         auth: Auth = "required",
         timeout: float | None = None,
+        deadline: float | None = None,
     ) -> Any:
-        """Send one logical call (retrying as allowed) and return the parsed JSON answer."""
+        """Send one logical call (retrying as allowed) and return the parsed JSON answer.
+
+        ``deadline`` is a ``time.monotonic()`` instant the whole call must finish by."""
         if auth == "required":
             key: str | None = self.service.key.require()
         else:
@@ -107,10 +125,10 @@ class HttpApi:
             endpoint.gap * self.service.pacing_scale,
             endpoint.burst,
         )
+        backoff = wait_exponential(multiplier=self.retry.initial, max=self.retry.maximum)
         retrying = Retrying(
-            stop=stop_after_attempt(self.retry.attempts),
-            wait=wait_exponential(multiplier=self.retry.initial, max=self.retry.maximum)
-            + wait_random(0, self.retry.jitter),
+            stop=functools.partial(_should_stop, self.retry, deadline),
+            wait=functools.partial(_wait, backoff + wait_random(0, self.retry.jitter), deadline),
             retry=retry_if_exception(lambda exc: _may_retry(exc, endpoint)),
             reraise=True,
         )
@@ -121,11 +139,12 @@ class HttpApi:
                     pacer.wait()
                 try:
                     return self._send(
-                        method, path, endpoint, number, headers, params, json, timeout
-                    )
-                except errors.RateLimited:
+                        method, path, endpoint, number, headers, params, json,
+                        _within(timeout if timeout is not None else self.timeout, deadline),
+                    )  # fmt: skip
+                except errors.RateLimited as exc:
                     if pacer is not None:
-                        pacer.refused()
+                        pacer.refused(exc.retry_after)
                     raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
@@ -192,9 +211,9 @@ class HttpApi:
                 parsed = False
         if status == 429:
             text = self.decoder.read(status, body).text if parsed else response.text.strip()[:200]
-            raise errors.RateLimited(
+            refused = errors.RateLimited(
                 f"The {self.service.name} kept refusing {method} {path} as too frequent "
-                f"(HTTP 429: {text}) after {self.retry.attempts} attempts; "
+                f"(HTTP 429: {text}) after {self.retry.attempts_after_429} attempts; "
                 "fewer parallel operations or a later retry will get through.",
                 method=method,
                 path=path,
@@ -203,6 +222,8 @@ class HttpApi:
                 detail=text,
                 body=body,
             )
+            refused.retry_after = _retry_after(response.headers.get("retry-after"))
+            raise refused
         if status >= 500:
             failure = self.decoder.read(status, body)
             detail = failure.detail if parsed and failure.detail else None
@@ -265,6 +286,43 @@ class HttpApi:
         )
 
 
+def _should_stop(policy: RetryPolicy, deadline: float | None, state: RetryCallState) -> bool:
+    if deadline is not None and time.monotonic() >= deadline:
+        return True
+    failure = state.outcome.exception() if state.outcome is not None else None
+    limit = (
+        policy.attempts_after_429 if isinstance(failure, errors.RateLimited) else policy.attempts
+    )
+    return state.attempt_number >= limit
+
+
+def _wait(backoff: Any, deadline: float | None, state: RetryCallState) -> float:
+    """The backoff, at least the server's Retry-After, never past the deadline."""
+    seconds = backoff(state)
+    failure = state.outcome.exception() if state.outcome is not None else None
+    if isinstance(failure, errors.RateLimited) and failure.retry_after:
+        seconds = max(seconds, failure.retry_after)
+    if deadline is not None:
+        seconds = min(seconds, max(deadline - time.monotonic(), 0.0))
+    return float(seconds)
+
+
+def _within(timeout: float, deadline: float | None) -> float:
+    """A read timeout cut to the time left before the deadline (at least a moment)."""
+    if deadline is None:
+        return timeout
+    return max(min(timeout, deadline - time.monotonic()), 0.05)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (the delta-seconds form; an HTTP date is rarely sent by APIs)."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds <= 3600 else None
+
+
 def _may_retry(exc: BaseException, endpoint: Endpoint) -> bool:
     if isinstance(exc, errors.RateLimited):
         return True  # refused before the server acted
@@ -273,7 +331,8 @@ def _may_retry(exc: BaseException, endpoint: Endpoint) -> bool:
     if isinstance(exc, errors.Unreachable):
         return True  # never connected: nothing happened
     if isinstance(exc, errors.ServerError):
-        return endpoint.idempotent and exc.status in RETRIED_STATUSES
+        repeatable = exc.status in RETRIED_STATUSES or (exc.status == 500 and endpoint.retries_500)
+        return endpoint.idempotent and repeatable
     return False
 
 

@@ -24,6 +24,8 @@ from dumont_iac.errors import InvalidValue
 # (scheduling, a busy server loop), so every gap gets a small safety margin.
 RELATIVE_MARGIN = 0.02
 ABSOLUTE_MARGIN = 0.025
+LEARN_FACTOR = 1.5  # how much wider calls are spaced after each refusal
+MAX_LEARNED_FACTOR = 8.0  # never wider than this many documented gaps
 
 
 class Pacer:
@@ -39,6 +41,7 @@ class Pacer:
     ) -> None:
         if gap < 0 or burst < 1:
             raise InvalidValue(f"gap must be >= 0 and burst >= 1, got gap={gap!r} burst={burst!r}")
+        self.documented = gap
         self.gap = gap
         self.burst = burst
         self._now = now
@@ -62,11 +65,23 @@ class Pacer:
             self._sleep(delay)
         return delay
 
-    def refused(self) -> None:
-        """The server refused a call (429): treat the budget as spent until one gap from now."""
+    def refused(self, retry_after: float | None = None) -> None:
+        """The server refused a call (429): treat the budget as spent until one gap from now
+        (or until its ``Retry-After``), and space later calls wider.
+
+        A server stricter than documented would otherwise refuse every call at the documented
+        gap; widening by half on each refusal finds its real gap in a few refusals, and the
+        cap keeps one unlucky burst from slowing a process down for good.
+        """
         with self._lock:
             now = self._now()
-            self._tat = max(self._tat, now + self.burst * self.gap)
+            wait = max(self.burst * self.gap, retry_after or 0.0)
+            self._tat = max(self._tat, now + wait)
+            self.gap = min(max(self.gap * LEARN_FACTOR, retry_after or 0.0), self.ceiling)
+
+    @property
+    def ceiling(self) -> float:
+        return self.documented * MAX_LEARNED_FACTOR
 
 
 _registry: dict[tuple[str, str, str], Pacer] = {}
@@ -90,7 +105,7 @@ def pacer_for(
     key = (base_url, identity, endpoint)
     with _registry_lock:
         pacer = _registry.get(key)
-        if pacer is None or pacer.gap != effective or pacer.burst != burst:
+        if pacer is None or pacer.documented != effective or pacer.burst != burst:
             pacer = Pacer(effective, burst)
             _registry[key] = pacer
         return pacer

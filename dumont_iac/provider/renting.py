@@ -12,12 +12,22 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from typing import Literal
 
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace.models import HOURS_PER_MONTH, Instance, Offer, RentRequest
 from dumont_iac.clients.marketplace.offer_filter import OfferFilter
-from dumont_iac.errors import InstanceNotReady, NoMatchingOffer, OfferUnavailable
+from dumont_iac.errors import (
+    DumontError,
+    InstanceNotReady,
+    NoMatchingOffer,
+    NoResponse,
+    OfferUnavailable,
+    RateLimited,
+    ServerError,
+    Unreachable,
+)
 from dumont_iac.models.gpu_instance import GpuInstanceArgs
 from dumont_iac.provider.waiter import wait_for
 
@@ -111,11 +121,24 @@ def settle(
     timeout: float,
     operation: str,
 ) -> Instance:
-    """Wait until the rental is in the desired state; fail fast on states it never leaves."""
+    """Wait until the rental is in the desired state; fail fast on states it never leaves.
+
+    The wait never outlives ``timeout``: every call made while waiting is bounded by what is
+    left of it, so a marketplace that stops answering costs the timeout, not a read timeout per
+    poll. A poll that gets no answer is not the end (the next may): the wait goes on, and if
+    it runs out, the error says the marketplace did not answer rather than that it loaded.
+    """
+    deadline = time.monotonic() + timeout
     latest: list[Instance | None] = [None]
+    unanswered: list[DumontError] = []
 
     def arrived() -> bool:
-        instance = client.instance(contract_id)
+        try:
+            instance = client.instance(contract_id, deadline=deadline)
+        except (NoResponse, Unreachable, ServerError, RateLimited) as exc:
+            unanswered[:] = [exc]
+            return False
+        unanswered.clear()
         latest[0] = instance
         if instance is None:
             raise InstanceNotReady(
@@ -139,6 +162,12 @@ def settle(
     except TimeoutError as exc:
         last = latest[0]
         status = (last.actual_status if last is not None else None) or "provisioning"
+        if unanswered:
+            raise InstanceNotReady(
+                f"the marketplace did not answer about contract {contract_id} within "
+                f"{timeout:g} s (create_timeout_seconds): {unanswered[0]}",
+                status,
+            ) from exc
         message = f" ({last.status_msg})" if last is not None and last.status_msg else ""
         raise InstanceNotReady(
             f"contract {contract_id} was still {status!r}{message} after {timeout:g} s "

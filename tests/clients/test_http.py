@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from dumont_iac import errors
@@ -198,3 +200,11 @@ def test_a_marketplace_failure_with_http_200_is_decoded_only_by_the_marketplace(
     with pytest.raises(errors.BadRequest) as caught:
         marketplace.call("GET", "/api/v0/thing/", Endpoint("thing"))
     assert caught.value.code == "invalid_args" and caught.value.field == "price"
+
+
+def test_a_deadline_bounds_a_hanging_call_retries_included(client, probe):
+    probe.arm(method="GET", path="/api/v0/instances/*", kind="hang", seconds=20, times=5)
+    with pytest.raises(errors.NoResponse):
+        client.instance(1, deadline=time.monotonic() + 0.5)
+    # One call went out and timed out at the deadline; no retry started after it.
+    assert probe.armed()[0]["remaining"] == 4

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from dumont_iac.clients import pacing
 from dumont_iac.clients.marketplace import client as mp
 from dumont_iac.clients.pacing import Pacer, key_fingerprint, pacer_for
 from dumont_iac.sandbox.errors import RateLimited
@@ -114,3 +115,25 @@ def test_the_fingerprint_does_not_contain_the_key():
     fingerprint = key_fingerprint("super-secret-key")
     assert "super-secret-key" not in fingerprint and len(fingerprint) == 16
     assert key_fingerprint(None) == "anonymous"
+
+
+def test_each_refusal_widens_the_gap_up_to_a_cap_and_honours_retry_after():
+    clock = FakeTime()
+    pacer = Pacer(1.0, now=clock, sleep=clock.sleep)
+    pacer.refused()
+    assert pacer.gap == pytest.approx(1.5)  # a server stricter than documented is learned
+    for _ in range(20):
+        pacer.refused()
+    assert pacer.gap == pytest.approx(8.0)  # never more than 8 documented gaps
+    fresh = Pacer(1.0, now=clock, sleep=clock.sleep)
+    fresh.refused(retry_after=5.0)
+    assert fresh.reserve() == pytest.approx(5.0) and fresh.gap == pytest.approx(5.0)
+
+
+def test_the_registry_keeps_a_learned_gap():
+    pacing.forget_all()
+    learned = pacer_for("http://x", key_fingerprint("k"), "rent", 4.5)
+    assert learned is not None
+    learned.refused()
+    assert pacer_for("http://x", key_fingerprint("k"), "rent", 4.5) is learned
+    pacing.forget_all()

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace.models import RentRequest
+from dumont_iac.testing.market import Market
 
 SCALE = 0.02  # every documented gap / 50: rent 90 ms, list 20 ms, search bucket 10 then 120 ms
 RENTS = 30
@@ -40,3 +41,21 @@ def test_30_rents_from_4_threads_complete_without_errors_or_429s(sandbox_factory
     assert sorted(row["label"] for row in held) == sorted(f"fleet-{i}" for i in range(RENTS))
     refused = [r for r in http_log.records if r.status == 429]
     assert len(refused) <= 1, [(r.method, r.path) for r in refused]
+
+
+def test_a_server_three_times_stricter_than_documented_is_learned_not_fought(
+    sandbox_factory, http_log
+):
+    # The client believes the documented gaps (scaled by SCALE); the server enforces three
+    # times as much. Every rent would be refused at the documented gap; the client widens its
+    # pacing on each refusal, so a few refusals teach it and the rest go through.
+    sandbox = sandbox_factory(rate_limits=str(SCALE * 3), machines=60)
+    with Market(sandbox) as market:
+        offer_ids = market.cheap_offer_ids(8)
+    client = MarketplaceClient(sandbox.url, sandbox.api_key, pacing_scale=SCALE)
+    request = RentRequest(image="pytorch/pytorch:latest")
+    for index, offer_id in enumerate(offer_ids):
+        client.rent(offer_id, request, label=f"strict-{index}")  # raises if a 429 surfaced
+    refused = [r for r in http_log.calls("PUT", "/api/v0/asks/") if r.status == 429]
+    assert len(refused) <= 3, f"{len(refused)} refusals: the client did not learn the gap"
+    assert len(client.instances()) == len(offer_ids)

@@ -378,3 +378,19 @@ def test_create_refuses_to_run_without_a_logical_name(provider, market):
     with pytest.raises(ProviderOperationError, match="logical_name is not set"):
         provider.create(URN, checked.inputs)
     assert market.instances() == []
+
+
+def test_a_marketplace_that_stops_answering_fails_create_at_its_timeout_and_rents_nothing(
+    provider, market
+):
+    # Renting works, then every look at the new rental hangs. The wait is bounded by
+    # create_timeout_seconds (not a read timeout per poll), the error says the marketplace did
+    # not answer (not that the GPU was still loading), and the rental is destroyed.
+    market.arm(method="GET", path="/api/v0/instances/*", kind="hang", seconds=60, times=1000)
+    with pytest.raises(ProviderOperationError) as failed:
+        create(provider, create_timeout_seconds=2)
+    message = str(failed.value)
+    assert "the marketplace did not answer about contract" in message
+    assert "within 2 s (create_timeout_seconds)" in message and "was destroyed" in message
+    market.fault("faults", method="DELETE")
+    assert market.instances() == []

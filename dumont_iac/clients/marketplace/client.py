@@ -24,7 +24,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from dumont_iac import errors
 from dumont_iac.clients.cache import DEFAULT_TTL, GoneSet, TtlCache
-from dumont_iac.clients.http import Endpoint, HttpApi, RetryPolicy
+from dumont_iac.clients.http import DEFAULT_RETRY, Endpoint, HttpApi, RetryPolicy
 from dumont_iac.clients.marketplace.decoder import MarketplaceErrors
 from dumont_iac.clients.marketplace.models import (
     CreatedVolume,
@@ -48,12 +48,13 @@ SHOW_INSTANCE = Endpoint("show instance", gap=2.0)
 LIST_INSTANCES = Endpoint("show instances", gap=1.0)
 MANAGE = Endpoint("manage instance", gap=1.0)
 REBOOT = Endpoint("reboot instance", gap=1.0, idempotent=False)
-DESTROY = Endpoint("destroy instance", gap=3.0)
+# Destroying is safe to repeat and must get through, so a 500 is retried as well.
+DESTROY = Endpoint("destroy instance", gap=3.0, retries_500=True)
 CHANGE_BID = Endpoint("change bid", gap=5.5)
 SEARCH_VOLUMES = Endpoint("search volumes", gap=5.5)
 CREATE_VOLUME = Endpoint("create volume", gap=5.5, idempotent=False)
 LIST_VOLUMES = Endpoint("show volumes", gap=5.5)
-DELETE_VOLUME = Endpoint("delete volume", gap=5.5)
+DELETE_VOLUME = Endpoint("delete volume", gap=5.5, retries_500=True)
 CURRENT_USER = Endpoint("current user")
 
 MAX_LABEL = 256
@@ -83,7 +84,7 @@ class MarketplaceClient:
             service,
             "marketplace",
             timeout=timeout,
-            retry=retry or RetryPolicy(),
+            retry=retry or DEFAULT_RETRY,
             decoder=MarketplaceErrors(),
         )
 
@@ -189,11 +190,15 @@ class MarketplaceClient:
         rows = self._rows(answer, "instances", "GET /api/v0/instances/")
         return [self._parse(Instance, row, "GET /api/v0/instances/") for row in rows]
 
-    def instance(self, instance_id: int) -> Instance | None:
-        """One rental, or None when it does not exist (destroyed, or never was)."""
+    def instance(self, instance_id: int, *, deadline: float | None = None) -> Instance | None:
+        """One rental, or None when it does not exist (destroyed, or never was).
+
+        ``deadline`` (a ``time.monotonic()`` instant) bounds the call, retries included."""
         path = f"/api/v0/instances/{int(instance_id)}/"
         try:
-            answer = self.http.call("GET", path, SHOW_INSTANCE, params={"owner": "me"})
+            answer = self.http.call(
+                "GET", path, SHOW_INSTANCE, params={"owner": "me"}, deadline=deadline
+            )
         except errors.NotFound:
             return None
         row = answer.get("instances") if isinstance(answer, dict) else None
