@@ -57,8 +57,8 @@ ApiKey = Annotated[
     str | None,
     typer.Option("--api-key", help="Marketplace API key (else dumont:vastApiKey, $VAST_API_KEY)."),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-AsCsv = Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")]
+AsJson = Annotated[bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")]
+AsCsv = Annotated[bool, typer.Option("--csv", metavar="", help="Print CSV instead of a table.")]
 Regions = Annotated[
     list[str] | None,
     typer.Option("--region", help="Continent (EU NA SA AS OC AF) or country code; repeatable."),
@@ -67,7 +67,10 @@ MinReliability = Annotated[
     float | None, typer.Option("--min-reliability", help="Minimum host reliability, 0-1.")
 ]
 IncludeUnverified = Annotated[
-    bool, typer.Option("--include-unverified", help="Also list unverified hosts.")
+    bool,
+    typer.Option(
+        "--include-unverified/--verified-only", metavar="", help="Also list unverified hosts."
+    ),
 ]
 
 
@@ -155,7 +158,10 @@ def offers(
         float | None, typer.Option("--max-price", help="Maximum $/hour for the offer.")
     ] = None,
     interruptible: Annotated[
-        bool, typer.Option("--interruptible", help="Price as interruptible (minimum bid).")
+        bool,
+        typer.Option(
+            "--interruptible/--on-demand", metavar="", help="Price as interruptible (minimum bid)."
+        ),
     ] = False,
     region: Regions = None,
     min_reliability: MinReliability = None,
@@ -301,7 +307,10 @@ def recommend(
         int, typer.Option("--max-gpus", help="Most GPUs one offer may have (1: single GPU).")
     ] = 8,
     interruptible: Annotated[
-        bool, typer.Option("--interruptible", help="Price as interruptible (minimum bid).")
+        bool,
+        typer.Option(
+            "--interruptible/--on-demand", metavar="", help="Price as interruptible (minimum bid)."
+        ),
     ] = False,
     max_price: Annotated[float | None, typer.Option("--max-price", help="Maximum $/hour.")] = None,
     region: Regions = None,

@@ -138,3 +138,21 @@ def test_bad_input_names_the_option_and_the_value(sandbox):
 def test_json_and_csv_together_is_a_usage_error(sandbox):
     result = run("offers", "--json", "--csv", *on(sandbox))
     assert result.exit_code == 2 and "choose one of --json and --csv" in result.output
+
+
+def test_boolean_options_are_flags_with_their_opposites(sandbox):
+    shown = run("offers", "--help").output
+    (line,) = [line for line in shown.splitlines() if "--interruptible" in line]
+    assert "--on-demand" in line and "<bool>" not in line and "--verified-only" in shown
+    bid = run(
+        "offers", "--gpu", "RTX 4090", "--limit", "3", "--interruptible", "--json", *on(sandbox)
+    )
+    demand = run(
+        "offers", "--gpu", "RTX 4090", "--limit", "3", "--on-demand", "--json", *on(sandbox)
+    )
+    assert bid.exit_code == demand.exit_code == 0, (bid.output, demand.output)
+    # An interruptible price is the minimum bid, never more than the on-demand price.
+    cheapest = lambda result: json.loads(result.stdout)[0]["price_per_hour"]  # noqa: E731
+    assert cheapest(bid) <= cheapest(demand)
+    refused = run("offers", "--interruptible", "true", *on(sandbox))
+    assert refused.exit_code == 2 and "unexpected extra argument" in refused.output.lower()
