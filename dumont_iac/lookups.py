@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace.models import Offer
-from dumont_iac.clients.marketplace.offer_filter import MAX_LIMIT, OfferFilter, Order
+from dumont_iac.clients.marketplace.offer_filter import MAX_LIMIT, Choice, OfferFilter, Order
 
 Precision = Literal["fp32", "fp16", "bf16", "int8", "int4"]
 WorkloadKind = Literal["inference", "lora", "full_finetune", "training", "vram"]
@@ -58,6 +58,7 @@ def find_offers(
     gpu: str | Sequence[str] | None = None,
     *,
     num_gpus: int | None = None,
+    min_num_gpus: int | None = None,
     min_vram_gb: float | None = None,
     max_price_per_hour: float | None = None,
     interruptible: bool = False,
@@ -68,6 +69,7 @@ def find_offers(
     min_disk_gb: float | None = None,
     disk_gb: float = 10.0,
     order: Order = "price",
+    choice: Choice = "preference",
     limit: int = 20,
     url: str | None = None,
     api_key: str | None = None,
@@ -75,13 +77,16 @@ def find_offers(
 ) -> list[Offer]:
     """Offers matching every filter given, cheapest first (``order`` changes that).
 
-    ``gpu`` is one model name or several ("RTX 4090"); ``regions`` are continent codes (EU NA
-    SA AS OC AF) or ISO country codes; prices include ``disk_gb`` of storage; ``interruptible``
-    prices offers at their minimum bid.
+    ``gpu`` is one model name or several ("RTX 4090"), in order of preference: every offer of
+    the first model comes before the next model's, as GpuInstance chooses (``choice="cheapest"``
+    orders them all by price instead). ``num_gpus`` is an exact count, ``min_num_gpus`` a least
+    one; ``regions`` are continent codes (EU NA SA AS OC AF) or ISO country codes; prices
+    include ``disk_gb`` of storage; ``interruptible`` prices offers at their minimum bid.
     """
     offer_filter = OfferFilter(
         gpu_names=_names(gpu),
         num_gpus=num_gpus,
+        min_num_gpus=min_num_gpus,
         min_vram_gb=min_vram_gb,
         max_price_per_hour=max_price_per_hour,
         interruptible=interruptible,
@@ -92,13 +97,15 @@ def find_offers(
         min_disk_gb=min_disk_gb,
         disk_gb=disk_gb,
         order=order,
+        choice=choice,
         limit=limit,
     )
     return _client(client, url, api_key).search_offers(offer_filter)
 
 
 def cheapest_offer(gpu: str | Sequence[str] | None = None, **filters) -> Offer | None:
-    """The cheapest offer matching the filters of ``find_offers``, or None."""
+    """The cheapest offer matching the filters of ``find_offers`` (of the first listed model
+    that has one, unless ``choice="cheapest"``), or None."""
     filters.update(order="price", limit=1)
     offers = find_offers(gpu, **filters)
     return offers[0] if offers else None

@@ -45,6 +45,7 @@ OPTION_OF_FIELD = {
     "precision": "--precision",
     "kind": "--workload",
     "max_num_gpus": "--max-gpus",
+    "min_num_gpus": "--min-gpus",
 }
 
 Url = Annotated[
@@ -151,6 +152,7 @@ def offers(
         list[str] | None, typer.Option("--gpu", help='GPU model, e.g. "RTX 4090"; repeatable.')
     ] = None,
     num_gpus: Annotated[int | None, typer.Option("--num-gpus", help="Exact GPU count.")] = None,
+    min_gpus: Annotated[int | None, typer.Option("--min-gpus", help="At least this many.")] = None,
     min_vram: Annotated[
         float | None, typer.Option("--min-vram", help="Minimum VRAM per GPU, GB.")
     ] = None,
@@ -163,6 +165,15 @@ def offers(
             "--interruptible/--on-demand", metavar="", help="Price as interruptible (minimum bid)."
         ),
     ] = False,
+    by_preference: Annotated[
+        bool,
+        typer.Option(
+            "--by-preference/--cheapest",
+            metavar="",
+            help="With several --gpu: every offer of the first model before the next model's, "
+            "as GpuInstance chooses; or all of them by price.",
+        ),
+    ] = True,
     region: Regions = None,
     min_reliability: MinReliability = None,
     include_unverified: IncludeUnverified = False,
@@ -178,12 +189,14 @@ def offers(
     as_json: AsJson = False,
     as_csv: AsCsv = False,
 ) -> None:
-    """List rentable offers, cheapest first."""
+    """List rentable offers, cheapest first (of the first --gpu model first, by default)."""
     if order not in ORDERS:
         raise typer.BadParameter(f"--order {order!r}: choose one of {', '.join(ORDERS)}")
     found = lookups.find_offers(
         gpu or None,
         num_gpus=num_gpus,
+        min_num_gpus=min_gpus,
+        choice="preference" if by_preference else "cheapest",
         min_vram_gb=min_vram,
         max_price_per_hour=max_price,
         interruptible=interruptible,

@@ -109,6 +109,12 @@ class ResourceSchema(pydantic.BaseModel):
     delete_before_replace: ClassVar[bool] = False
     """True when the old resource must be gone before its replacement can exist."""
 
+    @classmethod
+    def warnings(cls, outputs: Mapping[str, Any]) -> list[str]:
+        """What ``pulumi up`` should warn about, seen in the resource's outputs (an outbid GPU)."""
+        del outputs
+        return []
+
 
 @dataclass(frozen=True)
 class SchemaFields:

@@ -1,6 +1,6 @@
 """Field types shared by resources, the offer filter and the CLI, each validated in one place.
 
-    gpu_models: GpuModels = arg(...)         # ["RTX 4090", "rtx_3090"] -> ["RTX 4090", "rtx 3090"]
+    gpu_models: GpuModels = arg(...)         # ["RTX 4090", "rtx_3090"] -> ["RTX 4090", "RTX 3090"]
     regions: Regions = arg(...)              # ["eu", "DE"] -> ["EU", "DE"]
     ports: Ports = arg(...)                  # [8080, 22, 8080] -> [22, 8080]
     max_price_per_hour: MoneyPerHour | None
@@ -19,26 +19,45 @@ import annotated_types
 import pydantic
 from pydantic import AfterValidator
 
-from dumont_iac.clients.regions import CONTINENTS
+from dumont_iac.clients import gpu_models
+from dumont_iac.clients.regions import CONTINENTS, COUNTRIES
 
 S = TypeVar("S", bound=Sequence[Any])
 
 
-def gpu_model(name: str) -> str:
-    """A GPU model as the marketplace spells it: underscores read as spaces, spaces collapsed."""
+def gpu_model_name(name: str) -> str:
+    """A GPU model as the marketplace spells it ("rtx_4090" is "RTX 4090") when it is a known
+    one; another name is kept as written (a search for it finds nothing)."""
     cleaned = " ".join(name.replace("_", " ").split())
     if not cleaned:
         raise ValueError("a GPU model name is empty")
-    return cleaned
+    return gpu_models.canonical(cleaned) or cleaned
+
+
+def gpu_model(name: str) -> str:
+    """A known GPU model as the marketplace spells it; an unknown name is refused with the
+    closest known ones, so a typo fails in the program rather than at create."""
+    cleaned = " ".join(name.replace("_", " ").split())
+    if not cleaned:
+        raise ValueError("a GPU model name is empty")
+    found = gpu_models.canonical(cleaned)
+    if found is None:
+        near = gpu_models.closest(cleaned)
+        hint = f"; the closest known: {', '.join(near)}" if near else ""
+        raise ValueError(
+            f"{cleaned!r} is not a GPU model the marketplace knows{hint} "
+            "(`dumont-iac pricing` lists the models on offer)"
+        )
+    return found
 
 
 def region(code: str) -> str:
-    """A continent (EU, NA, SA, AS, OC, AF) or a two-letter ISO country code, upper case."""
+    """A continent (EU, NA, SA, AS, OC, AF) or an ISO 3166-1 alpha-2 country code, upper case."""
     cleaned = code.strip().upper()
-    if cleaned not in CONTINENTS and not (len(cleaned) == 2 and cleaned.isalpha()):
+    if cleaned not in CONTINENTS and cleaned not in COUNTRIES:
         raise ValueError(
             f"region {cleaned!r} is neither a continent code ({', '.join(sorted(CONTINENTS))}) "
-            "nor a two-letter ISO country code"
+            "nor an ISO 3166-1 country code (DE, US, JP ...)"
         )
     return cleaned
 
@@ -68,7 +87,8 @@ Ports = Annotated[list[int], AfterValidator(_each(port, sort=True))]
 MoneyPerHour = Annotated[float, annotated_types.Gt(0)]
 """Dollars per hour, more than zero."""
 
-GpuModelTuple = Annotated[tuple[str, ...], AfterValidator(_each(gpu_model))]
+GpuModelNames = Annotated[tuple[str, ...], AfterValidator(_each(gpu_model_name))]
+"""Models to search for: known names spelled as the marketplace does, others kept."""
 RegionTuple = Annotated[tuple[str, ...], AfterValidator(_each(region))]
 PortTuple = Annotated[tuple[int, ...], AfterValidator(_each(port))]
 

@@ -1,9 +1,13 @@
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from dumont_iac import errors
+from dumont_iac.clients import gpu_models
 
 pytest_plugins = ["dumont_iac.testing.sandbox", "dumont_iac.testing.fixtures"]
 
@@ -33,6 +37,25 @@ FILE_LAYERS = {
     "test_lookups_cli.py": "cli",
 }
 TESTS = Path(__file__).parent
+
+
+def _no_marketplace_beyond_this_machine() -> None:
+    raise errors.Unreachable("tests reach 127.0.0.1 only", url="", reason="offline")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _gpu_catalog_offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """An unknown GPU name would ask the default marketplace (a public host) for its models;
+    tests ask only their own sandboxes, and keep the catalog cache out of the home directory
+    (the variable reaches provider processes too)."""
+    previous = os.environ.get(gpu_models.CACHE_ENV)
+    os.environ[gpu_models.CACHE_ENV] = str(tmp_path_factory.mktemp("cache"))
+    gpu_models.ask_with(_no_marketplace_beyond_this_machine)
+    yield
+    if previous is None:
+        os.environ.pop(gpu_models.CACHE_ENV, None)
+    else:
+        os.environ[gpu_models.CACHE_ENV] = previous
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

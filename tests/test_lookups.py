@@ -15,6 +15,8 @@ from dumont_iac.clients.marketplace import MarketplaceClient, forget_cached_sear
 from dumont_iac.clients.marketplace.models import RentRequest
 from dumont_iac.clients.regions import CONTINENTS
 from dumont_iac.lookups import Workload
+from dumont_iac.models.gpu_instance import GpuInstanceArgs
+from dumont_iac.provider.renting import offer_filter_for
 
 
 @pytest.fixture(autouse=True)
@@ -255,3 +257,30 @@ def test_a_rented_offer_leaves_the_cached_answer(sandbox, searches):
     client.rent(first[0].id, RentRequest(image="busybox"), label="cache-test")
     after = lookups.find_offers(limit=5, client=client)
     assert first[0].id not in [o.id for o in after] and len(searches) == 1
+
+
+def test_several_models_mean_the_same_in_the_lookups_as_in_gpu_instance(market, client):
+    # RTX 4090s cost more than RTX 3090s: "preference" still gives the 4090 first, as a
+    # GpuInstance with gpu_models=["RTX 4090", "RTX 3090"] rents it; "cheapest" the 3090.
+    models = ["RTX 4090", "RTX 3090"]
+    preferred = lookups.cheapest_offer(models, disk_gb=0, client=client)
+    cheapest = lookups.cheapest_offer(models, disk_gb=0, choice="cheapest", client=client)
+    assert preferred is not None and preferred.gpu_name == "RTX 4090"
+    assert cheapest is not None and cheapest.gpu_name == "RTX 3090"
+    listed = lookups.find_offers(models, disk_gb=0, limit=1000, client=client)
+    names = [o.gpu_name for o in listed]
+    assert names == sorted(names, key=models.index) and set(names) == set(models)
+    wanted = offer_filter_for(GpuInstanceArgs(image="x", gpu_models=models, disk_gb=10))
+    assert wanted.choice == "preference" and wanted.gpu_names == tuple(models)
+
+
+def test_at_least_n_gpus_admits_bigger_machines_and_exactly_n_does_not(market, client):
+    at_least = lookups.find_offers(min_num_gpus=2, limit=200, client=client)
+    assert at_least and min(o.num_gpus for o in at_least) >= 2
+    assert max(o.num_gpus for o in at_least) > 2  # 4- and 8-GPU slices are offered too
+    exactly = lookups.find_offers(num_gpus=2, limit=200, client=client)
+    assert {o.num_gpus for o in exactly} == {2}
+    with pytest.raises(ValidationError, match="not both"):
+        lookups.find_offers(num_gpus=2, min_num_gpus=2, client=client)
+    args = GpuInstanceArgs(image="x", gpu_count=2, gpu_count_match="at_least")
+    assert offer_filter_for(args).min_num_gpus == 2 and offer_filter_for(args).num_gpus is None

@@ -48,6 +48,7 @@ class Pacer:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._tat = 0.0  # theoretical arrival time of the next call if calls came at the rate
+        self._widened_at = float("-inf")
 
     def reserve(self) -> float:
         """Book the next slot; return how long the caller must wait for it."""
@@ -70,14 +71,17 @@ class Pacer:
         (or until its ``Retry-After``), and space later calls wider.
 
         A server stricter than documented would otherwise refuse every call at the documented
-        gap; widening by half on each refusal finds its real gap in a few refusals, and the
-        cap keeps one unlucky burst from slowing a process down for good.
+        gap; widening by half finds its real gap in a few refusals. It widens at most once per
+        gap: the calls already booked at the old spacing are refused too, and they say nothing
+        new. The cap keeps one unlucky burst from slowing a process down for good.
         """
         with self._lock:
             now = self._now()
             wait = max(self.burst * self.gap, retry_after or 0.0)
             self._tat = max(self._tat, now + wait)
-            self.gap = min(max(self.gap * LEARN_FACTOR, retry_after or 0.0), self.ceiling)
+            if now - self._widened_at >= self.gap:
+                self._widened_at = now
+                self.gap = min(max(self.gap * LEARN_FACTOR, retry_after or 0.0), self.ceiling)
 
     @property
     def ceiling(self) -> float:

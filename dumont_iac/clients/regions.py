@@ -6,6 +6,8 @@ is expanded to its countries before the search is sent, the way the official cli
 
 from __future__ import annotations
 
+import pycountry
+
 CONTINENTS: dict[str, frozenset[str]] = {
     "NA": frozenset(
         "AG BS BB BZ CA CR CU DM DO SV GD GT HT HN JM MX NI PA KN LC VC TT US PR".split()
@@ -35,7 +37,11 @@ CONTINENT_NAMES = {
     "OC": "Oceania",
     "AF": "Africa",
 }
-COUNTRIES: frozenset[str] = frozenset().union(*CONTINENTS.values())
+# Every country the marketplace can place a machine in: the maintained ISO 3166-1 list, plus
+# codes in use that it leaves out (XK, Kosovo).
+COUNTRIES: frozenset[str] = frozenset(c.alpha_2 for c in pycountry.countries).union(
+    *CONTINENTS.values()
+)
 # Codes that are both a continent and a country: "AF" is Africa here (Afghanistan is in "AS"),
 # "NA" is North America (Namibia is in "AF"), "AS" is Asia (American Samoa is in "OC").
 AMBIGUOUS = frozenset(CONTINENTS) & COUNTRIES

@@ -10,7 +10,8 @@ output).
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 from pydantic import ValidationInfo, field_validator
 
@@ -18,6 +19,8 @@ from dumont_iac.schema import ResourceSchema, arg, computed
 from dumont_iac.types import GpuModels, MoneyPerHour, Ports, Regions
 
 MAX_USER_LABEL = 200  # the marketplace allows 256; the rest carries the logical id
+NEVER_RUNS_AGAIN = frozenset({"exited", "offline", "unknown"})
+"""Marketplace states a rental never leaves."""
 
 
 class GpuInstanceArgs(ResourceSchema):
@@ -75,6 +78,17 @@ class GpuInstanceArgs(ResourceSchema):
         description="Most the rental may cost per hour (GPUs and disk), $. "
         "Applies to the next rental.",
     )
+    gpu_count_match: Literal["exactly", "at_least"] = arg(
+        "exactly",
+        description="Rent exactly gpu_count GPUs, or at least that many when a machine with "
+        "more is what fits. Applies to the next rental.",
+    )
+    gpu_choice: Literal["preference", "cheapest"] = arg(
+        "preference",
+        description="With several gpu_models: the cheapest offer of the first model that has "
+        "one (preference), or the cheapest offer of any of them (cheapest). Applies to the "
+        "next rental.",
+    )
     min_reliability: float = arg(
         0.9, ge=0, le=1, description="Minimum host reliability, 0-1. Applies to the next rental."
     )
@@ -125,13 +139,36 @@ class GpuInstanceArgs(ResourceSchema):
     num_gpus: int | None = computed(description="GPUs rented.")
     vram_gb: float | None = computed(description="VRAM per GPU, GB.")
     price_per_hour: float | None = computed(description="What the rental costs per hour, $.")
-    status: str | None = computed(description="running, loading, stopped, offline ...")
+    status: str | None = computed(
+        description="running, loading, stopped, offline ...: offline and exited rentals never "
+        "run again, and the next deploy after a refresh replaces them."
+    )
+    outbid_by: float | None = computed(
+        description="Set while an interruptible GPU is outbid (stopped, keeping its data): the "
+        "bid that took its machine, $/h; a bid_price above it wins the GPU back."
+    )
     status_message: str | None = computed(description="The marketplace's status message.")
     ssh_host: str | None = computed(description="SSH host.")
     ssh_port: int | None = computed(description="SSH port.")
     ssh_command: str | None = computed(description="Ready-to-paste SSH command.")
     public_ip: str | None = computed(description="Public IP address of the machine.")
     region: str | None = computed(description='Where the machine is, "City, CC".')
+
+    @classmethod
+    def warnings(cls, outputs: Mapping[str, Any]) -> list[str]:
+        name = outputs.get("logical_name") or outputs.get("logical_id")
+        status, winning = outputs.get("status"), outputs.get("outbid_by")
+        if winning is not None:
+            return [
+                f"GPU {name} was outbid: it is stopped and keeps its data; a bid_price above "
+                f"{winning:g} $/h wins it back."
+            ]
+        if status in NEVER_RUNS_AGAIN:
+            return [
+                f"GPU {name}: contract {outputs.get('contract_id')} is {status} and will never "
+                "run again; the next `pulumi up` replaces it."
+            ]
+        return []
 
     # A field validator (not a model one) so that the failure names bid_price; the fields it
     # compares with are declared earlier and absent from ``info.data`` while still unknown.

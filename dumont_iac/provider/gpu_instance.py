@@ -24,7 +24,7 @@ import json
 import logging
 import re
 
-from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace.models import Instance
@@ -76,6 +76,19 @@ def user_label_of(label: str | None) -> str | None:
 
 class GpuInstanceProvider(SchemaProvider[GpuInstanceArgs]):
     schema = GpuInstanceArgs
+
+    def diff(self, id_: str, olds: dict, news: dict) -> DiffResult:
+        """As the schema says, and a rental that will never run again (its machine went
+        offline, it exited) is replaced: ``status`` names why in the plan."""
+        planned = super().diff(id_, olds, news)
+        if olds.get("status") not in TERMINAL:
+            return planned
+        return DiffResult(
+            changes=True,
+            replaces=[*(planned.replaces or []), "status"],
+            stables=[],
+            delete_before_replace=True,
+        )
 
     # --- create ----------------------------------------------------------------------------
 
@@ -263,6 +276,7 @@ def _outputs(logical_id: str, instance: Instance) -> dict:
         "vram_gb": round(instance.gpu_ram / 1000, 1) if instance.gpu_ram else None,
         "price_per_hour": round(instance.dph_total, 4) if instance.dph_total else None,
         "status": instance.actual_status or "provisioning",
+        "outbid_by": _outbid_by(instance),
         "status_message": instance.status_msg,
         "ssh_host": host,
         "ssh_port": port,
@@ -270,3 +284,17 @@ def _outputs(logical_id: str, instance: Instance) -> dict:
         "public_ip": instance.public_ipaddr,
         "region": instance.geolocation,
     }
+
+
+_PRICE = re.compile(r"\$\s*([0-9]+(?:\.[0-9]+)?)\s*/\s*h")
+
+
+def _outbid_by(instance: Instance) -> float | None:
+    """The winning bid when an interruptible rental lost its GPUs to one (meant to run, but
+    stopped); the marketplace's message names it, else its current minimum bid stands for it."""
+    if not (instance.is_bid and instance.intended_status == "running"):
+        return None
+    if instance.actual_status != "stopped" or "outbid" not in (instance.status_msg or "").lower():
+        return None
+    named = _PRICE.search(instance.status_msg or "")
+    return float(named.group(1)) if named else instance.min_bid

@@ -28,7 +28,7 @@ from dumont_iac.errors import (
     ServerError,
     Unreachable,
 )
-from dumont_iac.models.gpu_instance import GpuInstanceArgs
+from dumont_iac.models.gpu_instance import NEVER_RUNS_AGAIN, GpuInstanceArgs
 from dumont_iac.provider.waiter import wait_for
 
 log = logging.getLogger("dumont_iac.provider")
@@ -36,7 +36,7 @@ log = logging.getLogger("dumont_iac.provider")
 MAX_OFFERS_TRIED = 5  # offers found taken between search and rent before giving up
 SEARCH_LIMIT = 100  # enough cheap candidates for a fleet sharing one search
 # Statuses the marketplace never brings back to running (reference: instance lifecycle).
-TERMINAL = frozenset({"exited", "offline", "unknown"})
+TERMINAL = NEVER_RUNS_AGAIN
 
 _claims_lock = threading.Lock()
 _claimed: set[tuple[str, int]] = set()
@@ -45,7 +45,9 @@ _claimed: set[tuple[str, int]] = set()
 def offer_filter_for(args: GpuInstanceArgs) -> OfferFilter:
     return OfferFilter(
         gpu_names=tuple(args.gpu_models),
-        num_gpus=args.gpu_count,
+        num_gpus=args.gpu_count if args.gpu_count_match == "exactly" else None,
+        min_num_gpus=args.gpu_count if args.gpu_count_match == "at_least" else None,
+        choice=args.gpu_choice,
         min_vram_gb=args.min_vram_gb,
         max_price_per_hour=args.max_price_per_hour,
         interruptible=args.interruptible,
@@ -61,8 +63,9 @@ def offer_filter_for(args: GpuInstanceArgs) -> OfferFilter:
 
 
 def rent_cheapest(client: MarketplaceClient, args: GpuInstanceArgs, label: str) -> int:
-    """Rent the cheapest satisfying offer of the most preferred GPU model that has one, under
-    ``label``; returns the contract id.
+    """Rent the first satisfying offer in the arguments' order (the cheapest of the most
+    preferred GPU model that has one, or the cheapest of all), under ``label``; returns the
+    contract id.
 
     A taken offer moves on to the next one, at most ``MAX_OFFERS_TRIED`` times. When the shared
     (cached) search runs out of candidates, the marketplace is searched again once."""
@@ -70,7 +73,7 @@ def rent_cheapest(client: MarketplaceClient, args: GpuInstanceArgs, label: str) 
     taken: list[int] = []
     found = 0
     for fresh in (False, True):
-        offers = by_preference(client.search_offers(wanted, cached=not fresh), args.gpu_models)
+        offers = client.search_offers(wanted, cached=not fresh)
         found = max(found, len(offers))
         for offer in offers:
             if offer.id in taken or not _claim(client.base_url, offer.id):
@@ -92,13 +95,6 @@ def rent_cheapest(client: MarketplaceClient, args: GpuInstanceArgs, label: str) 
             )  # fmt: skip
             return rental.instance_id
     raise NoMatchingOffer(_no_offer_sentence(wanted, found, taken))
-
-
-def by_preference(offers: list[Offer], gpu_models: list[str]) -> list[Offer]:
-    """Offers of the first listed model first, then the next model's...; each model's offers
-    keep their order (cheapest first)."""
-    rank = {name.lower(): n for n, name in enumerate(gpu_models)}
-    return sorted(offers, key=lambda offer: rank.get(offer.gpu_name.lower(), len(rank)))
 
 
 def bid_for(args: GpuInstanceArgs, min_bid: float, storage_per_hour: float = 0.0) -> float:

@@ -57,11 +57,18 @@ class DumontResource(dynamic.Resource, Generic[ArgsT]):
         for name in names:  # every argument and output: the engine echoes numbers as floats
             output = getattr(self, name)
             setattr(self, name, output.apply(functools.partial(_typed, self.model, name)))
+        outputs = pulumi.Output.all(**{name: getattr(self, name) for name in names})
+        outputs.apply(functools.partial(_warn, self, self.model))
 
     def __getattr__(self, name: str) -> pulumi.Output[Any]:
         # Every output is set as an attribute in __init__; this only tells type checkers that
         # outputs exist without declaring each one a second time.
         raise AttributeError(f"{type(self).__name__} has no output or attribute {name!r}")
+
+
+def _warn(resource: pulumi.Resource, model: type[schema.ResourceSchema], outputs: Any) -> None:
+    for warning in model.warnings(outputs):
+        pulumi.log.warn(warning, resource=resource)
 
 
 def _typed(model: type[schema.ResourceSchema], name: str, value: Any) -> Any:

@@ -29,6 +29,7 @@ from typing import Any
 from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.mocks import MockEngine, Mocks
+from pulumi.runtime.proto import engine_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
@@ -162,7 +163,7 @@ class Deployment:
                 operation, state, provider, preview=preview, persist=persist, parallel=self.parallel
             )
             monitor = EngineMonitor(steps.register, self.mocks)
-            failure = self._run_program(monitor, preview)
+            failure = self._run_program(monitor, preview, steps.result.warnings)
             errors = list(monitor.errors) or ([failure] if failure is not None else [])
             if errors:
                 raise DeploymentError(operation, errors, steps.result) from errors[0]
@@ -182,7 +183,9 @@ class Deployment:
         except Exception as exc:
             raise DeploymentError(steps.result.operation, [exc], steps.result) from exc
 
-    def _run_program(self, monitor: EngineMonitor, preview: bool) -> BaseException | None:
+    def _run_program(
+        self, monitor: EngineMonitor, preview: bool, warnings: list[str]
+    ) -> BaseException | None:
         """Run the program in a fresh thread, so that its Pulumi settings, config and event loop
         are its own and the caller's (perhaps running) event loop is never touched."""
         outcome: list[BaseException | None] = [None]
@@ -197,7 +200,7 @@ class Deployment:
                         project=self.project,
                         stack=self.stack,
                         monitor=monitor,
-                        engine=MockEngine(_log),
+                        engine=_Engine(_log, warnings),
                         dry_run=preview,
                         organization="organization",
                         root_directory=str(self.cwd),
@@ -270,3 +273,17 @@ def _quiet_about_reported(
     if any(context.get("exception") is error for error in reported):
         return
     loop.default_exception_handler(context)
+
+
+class _Engine(MockEngine):
+    """The engine's log service: messages go to the ``dumont_iac.testing.program`` logger, and
+    warnings are kept for the run's result."""
+
+    def __init__(self, logger: logging.Logger, warnings: list[str]) -> None:
+        super().__init__(logger)
+        self.warnings = warnings
+
+    def Log(self, request: Any) -> None:  # noqa: N802 - the engine's gRPC method name
+        if request.severity == engine_pb2.WARNING:
+            self.warnings.append(request.message)
+        super().Log(request)

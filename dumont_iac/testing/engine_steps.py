@@ -37,6 +37,8 @@ class DeploymentResult:
     unchanged: list[str] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the program warned about (``pulumi.log.warn``), as ``pulumi up`` would show it."""
 
     def names(self, kind: str) -> list[str]:
         """Sorted resource names (the last URN part) for one kind: created, updated, ..."""

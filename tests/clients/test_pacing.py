@@ -122,7 +122,10 @@ def test_each_refusal_widens_the_gap_up_to_a_cap_and_honours_retry_after():
     pacer = Pacer(1.0, now=clock, sleep=clock.sleep)
     pacer.refused()
     assert pacer.gap == pytest.approx(1.5)  # a server stricter than documented is learned
+    pacer.refused()  # a call booked at the old spacing: nothing new, no wider
+    assert pacer.gap == pytest.approx(1.5)
     for _ in range(20):
+        clock.now += pacer.gap
         pacer.refused()
     assert pacer.gap == pytest.approx(8.0)  # never more than 8 documented gaps
     fresh = Pacer(1.0, now=clock, sleep=clock.sleep)

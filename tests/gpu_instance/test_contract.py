@@ -394,3 +394,12 @@ def test_a_marketplace_that_stops_answering_fails_create_at_its_timeout_and_rent
     assert "within 2 s (create_timeout_seconds)" in message and "was destroyed" in message
     market.fault("faults", method="DELETE")
     assert market.instances() == []
+
+
+def test_the_plan_replaces_a_rental_that_will_never_run_again_and_says_why(checker):
+    outputs = {**ARGS, "status": "offline", "contract_id": 7.0}
+    inputs = checker.check(URN, {}, news()).inputs
+    planned = checker.diff(URN, "gpu-0123456789ab", outputs, inputs)
+    assert planned.changes and planned.replaces == ["status"] and planned.delete_before_replace
+    running = checker.diff(URN, "gpu-0123456789ab", {**outputs, "status": "running"}, inputs)
+    assert running.changes is False

@@ -7,13 +7,14 @@ import pytest
 
 from dumont_iac import GpuInstance, GpuInstanceArgs
 from dumont_iac.clients.marketplace.models import Offer
+from dumont_iac.clients.marketplace.offer_filter import by_preference
 from dumont_iac.provider.gpu_instance import (
     logical_id_for,
     logical_id_of,
     rental_label,
     user_label_of,
 )
-from dumont_iac.provider.renting import bid_for, by_preference
+from dumont_iac.provider.renting import bid_for
 from dumont_iac.testing import DeploymentError
 
 BASE = {"image": "ubuntu:22.04", "logical_name": "proj/dev/gpu"}

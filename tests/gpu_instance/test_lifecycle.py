@@ -269,3 +269,33 @@ def test_fleet_destroy_leaves_nothing_that_bills(fleet_stack, market):
     assert result.names("deleted") == NAMES
     assert market.managed() == []
     assert_nothing_bills(market)
+
+
+def test_a_gpu_whose_machine_died_is_shown_by_refresh_and_replaced_by_the_next_up(
+    quickstart, market
+):
+    quickstart.up()
+    dead = quickstart.state.by_name("quickstart").outputs
+    market.fault(f"machines/{int(dead['machine_id'])}/fail")
+    assert quickstart.refresh().names("updated") == ["quickstart"]
+    assert quickstart.state.by_name("quickstart").outputs["status"] == "offline"
+    again = quickstart.up()
+    assert again.names("replaced") == ["quickstart"]
+    alive = quickstart.state.by_name("quickstart").outputs
+    assert alive["status"] == "running" and alive["contract_id"] != dead["contract_id"]
+    assert alive["logical_id"] == dead["logical_id"]  # the same GPU, on a new contract
+    assert_rentals_match(market, quickstart)
+    assert quickstart.up().names("unchanged") == ["quickstart"]
+
+
+def test_an_outbid_gpu_shows_the_winning_bid_and_up_warns_how_to_win_it_back(quickstart, market):
+    quickstart.up()
+    market.fault(f"instances/{contract(quickstart, 'quickstart')}/outbid")
+    quickstart.refresh()
+    outputs = quickstart.state.by_name("quickstart").outputs
+    assert outputs["status"] == "stopped" and outputs["outbid_by"] > outputs["price_per_hour"]
+    again = quickstart.up()
+    assert again.names("unchanged") == ["quickstart"]  # a policy's business, not drift
+    (warning,) = again.warnings
+    assert "was outbid" in warning and f"above {outputs['outbid_by']:g} $/h" in warning
+    assert_rentals_match(market, quickstart)

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from dumont_iac import errors
+from dumont_iac.clients import gpu_models
 from dumont_iac.clients.cache import DEFAULT_TTL, GoneSet, TtlCache
 from dumont_iac.clients.http import DEFAULT_RETRY, Endpoint, HttpApi, RetryPolicy
 from dumont_iac.clients.marketplace.decoder import MarketplaceErrors
@@ -56,6 +57,7 @@ CREATE_VOLUME = Endpoint("create volume", gap=5.5, idempotent=False)
 LIST_VOLUMES = Endpoint("show volumes", gap=5.5)
 DELETE_VOLUME = Endpoint("delete volume", gap=5.5, retries_500=True)
 CURRENT_USER = Endpoint("current user")
+GPU_NAMES = Endpoint("gpu names")
 
 MAX_LABEL = 256
 RENT_ATTEMPTS = 3
@@ -106,6 +108,14 @@ class MarketplaceClient:
         False asks the marketplace again); offers rented or found gone since are left out.
         """
         wanted = offer_filter or OfferFilter()
+        if wanted.choice == "preference" and len(wanted.gpu_names) > 1:
+            # One search per model, in order: a single search, cut at ``limit`` by price,
+            # could leave the preferred model out altogether.
+            found_each = [
+                self.search_offers(wanted.model_copy(update={"gpu_names": (name,)}), cached=cached)
+                for name in wanted.gpu_names
+            ]
+            return [offer for each in found_each for offer in each][: wanted.limit]
         query = wanted.to_query()
         key = (
             self.base_url,
@@ -121,6 +131,15 @@ class MarketplaceClient:
             _search_cache.put(key, found)
         gone = _gone_offers.ids(self.base_url)
         return [offer for offer in found if offer.id not in gone][: wanted.limit]
+
+    def gpu_names(self) -> list[str]:
+        """Every GPU model the marketplace knows, as it spells them; remembered for programs
+        that validate model names (``dumont_iac.clients.gpu_models``)."""
+        path = "/api/v0/gpu_names/unique/"
+        answer = self.http.call("GET", path, GPU_NAMES, auth="optional")
+        names = [str(n) for n in self._rows(answer, "gpu_names", f"GET {path}") if n]
+        gpu_models.remember(names)
+        return names
 
     # --- rentals ---------------------------------------------------------------------------
 
@@ -336,3 +355,7 @@ def forget_cached_searches() -> None:
     """Empty the offer-search cache and the memory of taken offers (for tests and long runs)."""
     _search_cache.clear()
     _gone_offers.clear()
+
+
+# A program that names a model the shipped catalog lacks asks the configured marketplace once.
+gpu_models.ask_with(lambda: MarketplaceClient(timeout=gpu_models.REFRESH_TIMEOUT).gpu_names())

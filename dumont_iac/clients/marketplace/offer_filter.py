@@ -12,15 +12,17 @@ client rent the wrong GPU or call an expensive offer the cheapest.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dumont_iac.clients.marketplace.models import Offer
 from dumont_iac.clients.regions import expand
-from dumont_iac.types import GpuModelTuple, MoneyPerHour, RegionTuple
+from dumont_iac.types import GpuModelNames, MoneyPerHour, RegionTuple
 
 Order = Literal["price", "price_per_gpu", "reliability", "score", "dlperf", "vram"]
+Choice = Literal["preference", "cheapest"]
 ORDERS: tuple[str, ...] = Order.__args__  # type: ignore[attr-defined]
 
 MAX_LIMIT = 1000
@@ -31,10 +33,16 @@ class OfferFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    gpu_names: GpuModelTuple = Field(
+    gpu_names: GpuModelNames = Field(
         default=(), description='GPU models, e.g. "RTX 4090" (underscores read as spaces)'
     )
+    choice: Choice = Field(
+        default="preference",
+        description="with several gpu_names: every offer of the first model before the next "
+        "model's (preference), or all of them by price (cheapest)",
+    )
     num_gpus: int | None = Field(default=None, ge=1, le=64, description="exact GPU count")
+    min_num_gpus: int | None = Field(default=None, ge=1, le=64, description="at least this many")
     max_num_gpus: int | None = Field(default=None, ge=1, le=64, description="at most this many")
     min_vram_gb: float | None = Field(default=None, gt=0, description="per GPU, GB")
     min_total_vram_gb: float | None = Field(default=None, gt=0, description="over all GPUs, GB")
@@ -67,6 +75,12 @@ class OfferFilter(BaseModel):
             raise ValueError(
                 f"num_gpus {self.num_gpus} is more than max_num_gpus {self.max_num_gpus}"
             )
+        if self.num_gpus and self.min_num_gpus:
+            raise ValueError("give num_gpus (exactly) or min_num_gpus (at least), not both")
+        if self.min_num_gpus and self.max_num_gpus and self.min_num_gpus > self.max_num_gpus:
+            raise ValueError(
+                f"min_num_gpus {self.min_num_gpus} is more than max_num_gpus {self.max_num_gpus}"
+            )
         return self
 
     def countries(self) -> frozenset[str]:
@@ -83,8 +97,12 @@ class OfferFilter(BaseModel):
             q["gpu_name"] = {"in": sorted(self.gpu_names)}  # one query, one cache entry
         if self.num_gpus is not None:
             q["num_gpus"] = {"eq": self.num_gpus}
-        elif self.max_num_gpus is not None:
-            q["num_gpus"] = {"lte": self.max_num_gpus}
+        elif self.min_num_gpus is not None or self.max_num_gpus is not None:
+            q["num_gpus"] = {}
+            if self.min_num_gpus is not None:
+                q["num_gpus"]["gte"] = self.min_num_gpus
+            if self.max_num_gpus is not None:
+                q["num_gpus"]["lte"] = self.max_num_gpus
         if self.min_vram_gb is not None:
             q["gpu_ram"] = {"gte": round(self.min_vram_gb * 1000)}
         if self.min_total_vram_gb is not None:
@@ -122,6 +140,7 @@ class OfferFilter(BaseModel):
         checks = [
             not self.gpu_names or offer.gpu_name in self.gpu_names,
             self.num_gpus is None or offer.num_gpus == self.num_gpus,
+            self.min_num_gpus is None or offer.num_gpus >= self.min_num_gpus,
             self.max_num_gpus is None or offer.num_gpus <= self.max_num_gpus,
             self.min_vram_gb is None or offer.gpu_ram >= round(self.min_vram_gb * 1000),
             self.min_total_vram_gb is None
@@ -139,7 +158,8 @@ class OfferFilter(BaseModel):
         return all(checks)
 
     def sort(self, offers: list[Offer]) -> list[Offer]:
-        """Offers in this filter's order; price orders break ties by reliability, then id."""
+        """Offers in this filter's order, the preferred model first when ``choice`` says so;
+        price orders break ties by reliability, then id."""
         if self.order == "price":
             key: Any = lambda o: (self.price(o), -(o.reliability_score or 0), o.id)  # noqa: E731
         elif self.order == "price_per_gpu":
@@ -152,4 +172,12 @@ class OfferFilter(BaseModel):
             key = lambda o: (-(o.dlperf or 0), self.price(o), o.id)  # noqa: E731
         else:
             key = lambda o: (-o.gpu_ram, self.price(o), o.id)  # noqa: E731
-        return sorted(offers, key=key)
+        ordered = sorted(offers, key=key)
+        return by_preference(ordered, self.gpu_names) if self.choice == "preference" else ordered
+
+
+def by_preference(offers: list[Offer], gpu_names: Sequence[str]) -> list[Offer]:
+    """Offers of the first listed model first, then the next model's...; each model's offers
+    keep their order (cheapest first)."""
+    rank = {name.lower(): n for n, name in enumerate(gpu_names)}
+    return sorted(offers, key=lambda offer: rank.get(offer.gpu_name.lower(), len(rank)))
