@@ -12,14 +12,15 @@ from fastapi import FastAPI, Request
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dumont_iac.sandbox.clock import Clock
-from dumont_iac.sandbox.faults import FaultMiddleware, FaultPlan
-from dumont_iac.sandbox.handlers import install_error_handlers
-from dumont_iac.sandbox.ratelimit import RateLimiter, RateLimitMiddleware
-from dumont_iac.sandbox.responses import JSONResponse
-from dumont_iac.sandbox.routes import marketplace, sandbox
+from dumont_iac.sandbox.core.clock import Clock
+from dumont_iac.sandbox.core.faults import FaultMiddleware, FaultPlan
+from dumont_iac.sandbox.core.handlers import install_error_handlers
+from dumont_iac.sandbox.core.ratelimit import RateLimiter, RateLimitMiddleware
+from dumont_iac.sandbox.core.responses import JSONResponse
+from dumont_iac.sandbox.marketplace import routes as marketplace
+from dumont_iac.sandbox.marketplace import surface as sandbox
+from dumont_iac.sandbox.marketplace.store import Store
 from dumont_iac.sandbox.settings import SandboxSettings
-from dumont_iac.sandbox.store import Store
 
 DESCRIPTION = """\
 A local stand-in for the GPU marketplace's REST API (the paths and shapes of `/api/v0`), with its

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from dumont_iac.sandbox.errors import InvalidArgs
-from dumont_iac.sandbox.ratelimit import parse_mode
+from dumont_iac.sandbox.core.ratelimit import parse_mode
+from dumont_iac.sandbox.marketplace.errors import InvalidArgs
 from dumont_iac.sandbox.settings import SandboxSettings
 
 DEFAULT_DB = "dumont-sandbox.db"

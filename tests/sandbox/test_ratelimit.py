@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from dumont_iac.sandbox.errors import InvalidArgs, RateLimited
-from dumont_iac.sandbox.ratelimit import SEARCH, Limit, RateLimiter, limit_for, parse_mode
+from dumont_iac.sandbox.core.ratelimit import SEARCH, Limit, RateLimiter, limit_for, parse_mode
+from dumont_iac.sandbox.marketplace.errors import InvalidArgs, RateLimited
 
 
 class FakeTime:

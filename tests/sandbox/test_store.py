@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from vastai.api.instances import build_create_instance_payload
 
-from dumont_iac.sandbox.errors import (
+from dumont_iac.sandbox.marketplace.errors import (
     InsufficientBalance,
     InvalidArgs,
     InvalidPrice,
@@ -20,7 +20,7 @@ from dumont_iac.sandbox.errors import (
     NoSuchVolume,
     SandboxError,
 )
-from dumont_iac.sandbox.store import Store
+from dumont_iac.sandbox.marketplace.store import Store
 
 from .frozen_store import IMAGE, KEY, NOW, make_store
 

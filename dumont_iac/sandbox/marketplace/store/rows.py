@@ -11,10 +11,10 @@ import json
 import sqlite3
 from typing import Any
 
-from dumont_iac.sandbox.lifecycle import HOLDS_GPUS
-from dumont_iac.sandbox.market import HOURS_PER_MONTH
-from dumont_iac.sandbox.query import Search
-from dumont_iac.sandbox.store.tables import OFFER_BOOLEANS, VOLUME_OFFER_BOOLEANS
+from dumont_iac.sandbox.marketplace.lifecycle import HOLDS_GPUS
+from dumont_iac.sandbox.marketplace.market import HOURS_PER_MONTH
+from dumont_iac.sandbox.marketplace.query import Search
+from dumont_iac.sandbox.marketplace.store.schema import OFFER_BOOLEANS, VOLUME_OFFER_BOOLEANS
 
 HIDDEN_COLUMNS = ("country", "gpu_ids")
 RESERVED_DISCOUNT = 0.2  # what a reserved (prepaid) rental saves, shown for type=reserved

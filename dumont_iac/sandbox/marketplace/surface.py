@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dumont_iac.sandbox.deps import get_clock, get_store, require_sandbox_key
-from dumont_iac.sandbox.faults import MAX_HANG_SECONDS, FaultKind
-from dumont_iac.sandbox.store.instances import MAX_STALLS
+from dumont_iac.sandbox.core.faults import MAX_HANG_SECONDS, FaultKind
+from dumont_iac.sandbox.marketplace.deps import get_clock, get_store, require_sandbox_key
+from dumont_iac.sandbox.marketplace.store.instances import MAX_STALLS
 
 # Ids are SQLite integers: a larger number can name nothing, and is refused as bad input.
 Id = Annotated[int, Path(ge=0, le=2**63 - 1)]

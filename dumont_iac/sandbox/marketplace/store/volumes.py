@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from dumont_iac.sandbox import bodies
-from dumont_iac.sandbox.errors import InvalidArgs, InvalidRequest, NoSuchVolume
-from dumont_iac.sandbox.query import VOLUME_OFFERS, compile_search
-from dumont_iac.sandbox.store import rows, tables
-from dumont_iac.sandbox.store.base import StoreBase, operation
+from dumont_iac.sandbox.marketplace import bodies
+from dumont_iac.sandbox.marketplace.errors import InvalidArgs, InvalidRequest, NoSuchVolume
+from dumont_iac.sandbox.marketplace.query import VOLUME_OFFERS, compile_search
+from dumont_iac.sandbox.marketplace.store import rows
+from dumont_iac.sandbox.marketplace.store import schema as tables
+from dumont_iac.sandbox.marketplace.store.base import StoreBase, operation
 
 
 class VolumeActions(StoreBase):

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dumont_iac.sandbox.errors import InvalidArgs, RateLimited
+from dumont_iac.sandbox.marketplace.errors import InvalidArgs, RateLimited
 
 PER_IP = "ip"
 PER_KEY = "key"

@@ -17,18 +17,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from dumont_iac.sandbox.clock import Clock
-from dumont_iac.sandbox.errors import InsufficientBalance, InvalidArgs, NoSuchAsk
-from dumont_iac.sandbox.lifecycle import HOLDS_GPUS, Live, advance, loading_seconds
-from dumont_iac.sandbox.market import (
+from dumont_iac.sandbox.core.clock import Clock
+from dumont_iac.sandbox.marketplace.errors import InsufficientBalance, InvalidArgs, NoSuchAsk
+from dumont_iac.sandbox.marketplace.lifecycle import HOLDS_GPUS, Live, advance, loading_seconds
+from dumont_iac.sandbox.marketplace.market import (
     HOURS_PER_MONTH,
     SLICE_SIZES,
     generate_machines,
     offer_row,
     volume_offer_row,
 )
+from dumont_iac.sandbox.marketplace.store import schema as tables
 from dumont_iac.sandbox.settings import SandboxSettings
-from dumont_iac.sandbox.store import tables
 
 # One lock for every store in the process: SQLite allows one writer, and a store's connection
 # is shared by the server's threads.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dumont_iac.sandbox.errors import NoSuchAsk
-from dumont_iac.sandbox.query import OFFERS, compile_search
-from dumont_iac.sandbox.store import rows
-from dumont_iac.sandbox.store.base import OFFLINE_MSG, StoreBase, operation
+from dumont_iac.sandbox.marketplace.errors import NoSuchAsk
+from dumont_iac.sandbox.marketplace.query import OFFERS, compile_search
+from dumont_iac.sandbox.marketplace.store import rows
+from dumont_iac.sandbox.marketplace.store.base import OFFLINE_MSG, StoreBase, operation
 
 
 class OfferActions(StoreBase):

@@ -14,9 +14,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from dumont_iac.sandbox.deps import get_store, optional_user, require_user
-from dumont_iac.sandbox.errors import InvalidArgs
-from dumont_iac.sandbox.responses import JSONResponse
+from dumont_iac.sandbox.core.responses import JSONResponse
+from dumont_iac.sandbox.marketplace.deps import get_store, optional_user, require_user
+from dumont_iac.sandbox.marketplace.errors import InvalidArgs
 
 router = APIRouter(default_response_class=JSONResponse, tags=["marketplace"])
 User = Annotated[int, Depends(require_user)]

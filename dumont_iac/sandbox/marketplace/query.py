@@ -26,8 +26,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dumont_iac.sandbox.errors import InvalidArgs
-from dumont_iac.sandbox.market import numeric_driver_version
+from dumont_iac.sandbox.marketplace.errors import InvalidArgs
+from dumont_iac.sandbox.marketplace.market import numeric_driver_version
 
 OPS = ("eq", "neq", "gt", "gte", "lt", "lte", "in", "notin")
 ORDER_OPS = ("gt", "gte", "lt", "lte")

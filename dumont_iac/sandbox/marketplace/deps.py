@@ -6,8 +6,8 @@ import secrets
 
 from fastapi import Request
 
-from dumont_iac.sandbox.clock import Clock
-from dumont_iac.sandbox.errors import AuthError
+from dumont_iac.sandbox.core.clock import Clock
+from dumont_iac.sandbox.marketplace.errors import AuthError
 
 
 def get_store(request: Request):  # -> Store (imported lazily to keep routers free of import cycles)

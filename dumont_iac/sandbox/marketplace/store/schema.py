@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from dumont_iac.sandbox.market import generate_machines, offer_row, volume_offer_row
+from dumont_iac.sandbox.marketplace.market import generate_machines, offer_row, volume_offer_row
 
 SCHEMA_VERSION = "1"
 FIRST_IDS = {"offers": 12_000_000, "instances": 26_000_000, "volumes": 35_000_000,

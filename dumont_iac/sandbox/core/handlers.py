@@ -20,8 +20,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dumont_iac.sandbox.errors import RateLimited, SandboxError
-from dumont_iac.sandbox.responses import JSONResponse
+from dumont_iac.sandbox.core.responses import JSONResponse
+from dumont_iac.sandbox.marketplace.errors import RateLimited, SandboxError
 
 log = logging.getLogger(__name__)
 

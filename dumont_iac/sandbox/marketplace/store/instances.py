@@ -8,8 +8,8 @@ import functools
 import json
 from typing import Any
 
-from dumont_iac.sandbox import bodies
-from dumont_iac.sandbox.errors import (
+from dumont_iac.sandbox.marketplace import bodies
+from dumont_iac.sandbox.marketplace.errors import (
     InvalidArgs,
     InvalidPrice,
     InvalidRequest,
@@ -17,11 +17,12 @@ from dumont_iac.sandbox.errors import (
     NoSuchInstance,
     NoSuchVolume,
 )
-from dumont_iac.sandbox.lifecycle import HOLDS_GPUS, loading_seconds
-from dumont_iac.sandbox.market import HOURS_PER_MONTH
-from dumont_iac.sandbox.query import INSTANCES, compile_row_filter, parse_order
-from dumont_iac.sandbox.store import rows, tables
-from dumont_iac.sandbox.store.base import OFFLINE_MSG, OUTBID_MSG, StoreBase, operation
+from dumont_iac.sandbox.marketplace.lifecycle import HOLDS_GPUS, loading_seconds
+from dumont_iac.sandbox.marketplace.market import HOURS_PER_MONTH
+from dumont_iac.sandbox.marketplace.query import INSTANCES, compile_row_filter, parse_order
+from dumont_iac.sandbox.marketplace.store import rows
+from dumont_iac.sandbox.marketplace.store import schema as tables
+from dumont_iac.sandbox.marketplace.store.base import OFFLINE_MSG, OUTBID_MSG, StoreBase, operation
 
 PAGE_LIMIT = 25
 OUTBID_MARKUP = 1.25

@@ -1,0 +1,1 @@
+"""What every sandbox service shares: the clock, injected faults, rate limits, responses."""
