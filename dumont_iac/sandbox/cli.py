@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
+from dumont_iac.sandbox.core.errors import InvalidSetting
 from dumont_iac.sandbox.core.ratelimit import parse_mode
-from dumont_iac.sandbox.marketplace.errors import InvalidArgs
 from dumont_iac.sandbox.settings import SandboxSettings
 
 DEFAULT_DB = "dumont-sandbox.db"
@@ -39,7 +39,7 @@ def _n(number: float) -> str:
 def _rate_limits(value: str) -> str:
     try:
         parse_mode(value)
-    except InvalidArgs:
+    except InvalidSetting:
         raise typer.BadParameter(
             f"expected 'realistic', 'off' or a scale factor > 0 (e.g. 0.1), got {value!r}"
         ) from None

@@ -8,8 +8,9 @@ import pytest
 
 from dumont_iac.clients import marketplace as mp
 from dumont_iac.clients.pacing import Pacer, key_fingerprint, pacer_for
-from dumont_iac.sandbox.core.ratelimit import RateLimiter, limit_for
-from dumont_iac.sandbox.marketplace.errors import RateLimited
+from dumont_iac.sandbox.core.errors import RateLimited
+from dumont_iac.sandbox.core.ratelimit import RateLimiter
+from dumont_iac.sandbox.marketplace.limits import limit_for
 
 # Every paced call the client makes, with a path as it sends it.
 CALLS = [

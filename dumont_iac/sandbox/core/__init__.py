@@ -1,1 +1,7 @@
-"""What every sandbox service shares: the clock, injected faults, rate limits, responses."""
+"""What every sandbox service shares: the clock, injected faults, rate limits, the JSON
+response class, the /_sandbox/ surface's neutral part, and error rendering through each
+service's envelope.
+
+Nothing here knows a service's paths, codes or tables: each service (``marketplace`` today)
+passes in its rules and its envelope.
+"""

@@ -4,43 +4,36 @@ Every error carries the HTTP status and the values that caused it; the app rende
 in one place as the marketplace's envelope ``{"success": false, "error": code, "msg": ...}``.
 
     SandboxError
-    ├── InvalidArgs          400 invalid_args
-    │   ├── InvalidPrice     400 invalid_price
-    │   └── LabelTooLong     400 label_too_long
-    ├── InvalidRequest       400 invalid_request
-    ├── InsufficientBalance  402 insufficient_balance
-    ├── NoSuchAsk            404 no_such_ask (410 with cancel_unavail)
-    ├── NoSuchInstance       404 no_such_instance
-    ├── NoSuchVolume         404 no_such_volume
-    ├── AuthError            401 auth_error / 403 when no key at all
-    └── RateLimited          429 plain text body, no Retry-After
+        ├── InvalidArgs          400 invalid_args
+        │   ├── InvalidPrice     400 invalid_price
+        │   └── LabelTooLong     400 label_too_long
+        ├── InvalidRequest       400 invalid_request
+        ├── InsufficientBalance  402 insufficient_balance
+        ├── NoSuchAsk            404 no_such_ask (410 with cancel_unavail)
+        ├── NoSuchInstance       404 no_such_instance
+        ├── NoSuchVolume         404 no_such_volume
+        ├── NoSuchFile           404 no_such_file (a workspace file, on the /_sandbox/ surface)
+        └── AuthError            401 auth_error / 403 when no key at all
+
+A 429 is ``core.errors.RateLimited``, raised by the shared rate limiter; the envelope answers it
+in plain text without ``Retry-After``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dumont_iac.sandbox.core.errors import ServiceError
 
 
-class SandboxError(Exception):
+class MarketplaceError(ServiceError):
     status = 400
     code = "invalid_request"
 
-    def __init__(self, msg: str, *, status: int | None = None, **extra: Any) -> None:
-        super().__init__(msg)
-        self.msg = msg
-        if status is not None:
-            self.status = status
-        self.extra = extra
 
-    def body(self) -> dict[str, Any]:
-        return {"success": False, "error": self.code, "msg": self.msg, **self.extra}
-
-
-class InvalidRequest(SandboxError):
+class InvalidRequest(MarketplaceError):
     code = "invalid_request"
 
 
-class InvalidArgs(SandboxError):
+class InvalidArgs(MarketplaceError):
     code = "invalid_args"
 
 
@@ -52,12 +45,12 @@ class LabelTooLong(InvalidArgs):
     code = "label_too_long"
 
 
-class InsufficientBalance(SandboxError):
+class InsufficientBalance(MarketplaceError):
     status = 402
     code = "insufficient_balance"
 
 
-class NoSuchAsk(SandboxError):
+class NoSuchAsk(MarketplaceError):
     status = 404
     code = "no_such_ask"
 
@@ -72,7 +65,7 @@ class NoSuchAsk(SandboxError):
             self.code = "invalid_args"
 
 
-class NoSuchInstance(SandboxError):
+class NoSuchInstance(MarketplaceError):
     status = 404
     code = "no_such_instance"
 
@@ -80,7 +73,7 @@ class NoSuchInstance(SandboxError):
         super().__init__(f"Instance {instance_id} not found.", instance_id=instance_id)
 
 
-class NoSuchVolume(SandboxError):
+class NoSuchVolume(MarketplaceError):
     status = 404
     code = "no_such_volume"
 
@@ -88,16 +81,18 @@ class NoSuchVolume(SandboxError):
         super().__init__(f"Volume {volume_id} not found.", volume_id=volume_id)
 
 
-class AuthError(SandboxError):
+class AuthError(MarketplaceError):
     status = 401
     code = "auth_error"
 
 
-class RateLimited(SandboxError):
-    status = 429
-    code = "rate_limit_exceeded"
+class NoSuchFile(MarketplaceError):
+    status = 404
+    code = "no_such_file"
 
-    def __init__(self, endpoint: str, gap: float) -> None:
-        super().__init__(f"API requests too frequent endpoint threshold={gap:g}")
-        self.endpoint = endpoint
-        self.gap = gap
+    def __init__(self, instance_id: int, path: str) -> None:
+        super().__init__(
+            f"Instance {instance_id} has no workspace file {path!r}.",
+            instance_id=instance_id,
+            path=path,
+        )
