@@ -103,7 +103,9 @@ def sandbox(
     ] = "realistic",
 ) -> None:
     """Serve a local GPU marketplace (the Vast.ai REST API) backed by SQLite."""
-    from dumont_iac.sandbox.server import serve  # uvicorn and the app load only when serving
+    # uvicorn and the app load only when serving
+    from dumont_iac.sandbox.core.db import SchemaError
+    from dumont_iac.sandbox.server import serve
 
     existing = False
     if db != ":memory:":
@@ -136,4 +138,8 @@ def sandbox(
         )
     # Injected faults and unexpected errors are logged by the sandbox's own loggers.
     logging.basicConfig(level=logging.INFO, format="%(levelname)-9s %(name)s: %(message)s")
-    serve(settings, host=host, port=port)
+    try:
+        serve(settings, host=host, port=port)
+    except SchemaError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None

@@ -12,7 +12,7 @@ running or rebooting, and by leases of other tenants (a taken offer, a winning b
 
 Client mistakes raise ``marketplace.errors`` exceptions; nothing else is raised for bad input.
 The parts: ``base`` (database, clock, GPU accounting), ``offers``, ``instances``, ``volumes``
-(with the account and SSH keys), ``schema`` (the tables), ``rows`` (API shapes).
+(with the account and SSH keys), ``schema`` (the tables, as migrations), ``rows`` (API shapes).
 """
 
 from dumont_iac.sandbox.marketplace.store.base import StoreBase

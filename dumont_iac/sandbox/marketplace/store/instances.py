@@ -8,6 +8,7 @@ import functools
 import json
 from typing import Any
 
+from dumont_iac.sandbox.core import db
 from dumont_iac.sandbox.marketplace import bodies
 from dumont_iac.sandbox.marketplace.errors import (
     InvalidArgs,
@@ -21,7 +22,6 @@ from dumont_iac.sandbox.marketplace.lifecycle import HOLDS_GPUS, loading_seconds
 from dumont_iac.sandbox.marketplace.market import HOURS_PER_MONTH
 from dumont_iac.sandbox.marketplace.query import INSTANCES, compile_row_filter, parse_order
 from dumont_iac.sandbox.marketplace.store import rows
-from dumont_iac.sandbox.marketplace.store import schema as tables
 from dumont_iac.sandbox.marketplace.store.base import OFFLINE_MSG, OUTBID_MSG, StoreBase, operation
 
 PAGE_LIMIT = 25
@@ -62,7 +62,7 @@ class InstanceActions(StoreBase):
 
         start = request.target_state != "stopped"
         snapshot = {**attrs, **dict(offer), "machine_num_gpus": attrs["num_gpus"]}
-        instance_id = tables.insert_row(self._db, "instances", {
+        instance_id = db.insert_row(self._db, "instances", {
             "user_id": user_id, "machine_id": machine_id, "ask_id": ask_id,
             "num_gpus": offer["num_gpus"], "gpu_ids": offer["gpu_ids"],
             "actual": "created" if start else "stopped",

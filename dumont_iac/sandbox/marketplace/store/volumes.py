@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from dumont_iac.sandbox.core import db
 from dumont_iac.sandbox.marketplace import bodies
 from dumont_iac.sandbox.marketplace.errors import InvalidArgs, InvalidRequest, NoSuchVolume
 from dumont_iac.sandbox.marketplace.query import VOLUME_OFFERS, compile_search
 from dumont_iac.sandbox.marketplace.store import rows
-from dumont_iac.sandbox.marketplace.store import schema as tables
 from dumont_iac.sandbox.marketplace.store.base import StoreBase, operation
 
 
@@ -125,7 +125,7 @@ class VolumeActions(StoreBase):
     @operation
     def add_ssh_key(self, user_id: int, body: Any) -> dict[str, Any]:
         request = bodies.parse(bodies.SshKeyBody, body)
-        key_id = tables.insert_row(self._db, "ssh_keys", {
+        key_id = db.insert_row(self._db, "ssh_keys", {
             "user_id": user_id, "public_key": request.ssh_key, "created_at": self.now,
         })  # fmt: skip
         row = self._db.execute("SELECT * FROM ssh_keys WHERE id = ?", (key_id,)).fetchone()
