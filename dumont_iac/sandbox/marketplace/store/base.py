@@ -18,7 +18,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from dumont_iac.sandbox.core import db
 from dumont_iac.sandbox.core.clock import Clock
@@ -32,6 +32,7 @@ from dumont_iac.sandbox.marketplace.market import (
     volume_offer_row,
 )
 from dumont_iac.sandbox.marketplace.store import schema
+from dumont_iac.sandbox.marketplace.store.shapes import Counts
 from dumont_iac.sandbox.settings import SandboxSettings
 
 # One lock for every store in the process: SQLite allows one writer, and a store's connection
@@ -48,17 +49,19 @@ OUTBID_MSG = (
 OFFLINE_MSG = "Error: machine {m} went offline. This instance will not come back; destroy it."
 
 T = TypeVar("T")
+P = ParamSpec("P")
+S = TypeVar("S", bound="StoreBase")
 
 
 MAX_ID = 2**63 - 1  # SQLite integers are 64-bit
 
 
-def operation(method: Callable[..., T]) -> Callable[..., T]:
+def operation(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
     """Lock, catch up with the clock (committed on its own), then run in one transaction."""
     parameters = list(inspect.signature(method).parameters)[1:]  # after self
 
     @functools.wraps(method)
-    def run(self: StoreBase, *args: Any, **kwargs: Any) -> T:
+    def run(self: S, *args: P.args, **kwargs: P.kwargs) -> T:
         for name, value in [*zip(parameters, args, strict=False), *kwargs.items()]:
             if name.endswith("_id") and isinstance(value, int) and not 0 <= value <= MAX_ID:
                 raise InvalidArgs(
@@ -382,7 +385,7 @@ class StoreBase:
         self._refresh_machine(offer["machine_id"])
         return volume_id
 
-    def snapshot_counts(self) -> dict[str, int]:
+    def snapshot_counts(self) -> Counts:
         with PROCESS_LOCK:
             count = lambda sql: self._db.execute(sql).fetchone()[0]  # noqa: E731
             return {
