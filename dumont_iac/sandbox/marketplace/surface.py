@@ -8,8 +8,9 @@ and the rate limits are the core's part of the surface (``core.surface``).
 
 from __future__ import annotations
 
+import base64
 import secrets
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from dumont_iac.sandbox.core.auth import require_sandbox_key
 from dumont_iac.sandbox.core.surface import example as _example
 from dumont_iac.sandbox.marketplace.deps import get_store
+from dumont_iac.sandbox.marketplace.errors import InvalidArgs
 from dumont_iac.sandbox.marketplace.store.instances import MAX_STALLS
+from dumont_iac.sandbox.marketplace.store.workspace import MAX_FILE_BYTES
 
 # Ids are SQLite integers: a larger number can name nothing, and is refused as bad input.
 Id = Annotated[int, Path(ge=0, le=2**63 - 1)]
@@ -109,3 +112,81 @@ def create_user(body: NewUser, request: Request) -> dict[str, Any]:
     key = body.api_key or secrets.token_urlsafe(24)
     user_id = get_store(request).create_user(key, body.credit)
     return {"success": True, "user_id": user_id, "api_key": key, "credit": body.credit}
+
+
+# --- workspace files ------------------------------------------------------------------------------
+
+
+class WorkspaceWrite(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"content": "step=10 loss=0.42\n"}]},
+    )
+    content: str = Field(
+        max_length=2 * MAX_FILE_BYTES,  # base64 of the largest file fits; the store checks bytes
+        description=f"The file's content: text, or base64 with encoding=base64; at most "
+        f"{MAX_FILE_BYTES} bytes.",
+    )
+    encoding: Literal["utf-8", "base64"] = Field(
+        default="utf-8", description="How `content` is written: utf-8 text, or base64 bytes."
+    )
+
+    def data(self) -> bytes:
+        if self.encoding == "utf-8":
+            return self.content.encode()  # pydantic refused lone surrogates already
+        try:
+            return base64.b64decode(self.content, validate=True)
+        except ValueError:  # binascii.Error, or characters outside ASCII
+            raise InvalidArgs(
+                f"content: not valid base64 ({_short(self.content)}).", field="content"
+            ) from None
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+FILE_EXAMPLE = {"path": "logs/train.log", "size": 18, "updated_at": 1767225600.0}
+
+
+@router.get(
+    "/instances/{instance_id}/workspace/",
+    summary="The files in an instance's workspace (path, size, last write), by path",
+    responses=_example({"instance_id": 26000001, "files": [FILE_EXAMPLE], "bytes": 18}),
+)
+def list_workspace(instance_id: Id, request: Request) -> dict[str, Any]:
+    return {**get_store(request).list_workspace(instance_id)}
+
+
+@router.put(
+    "/instances/{instance_id}/workspace/{path:path}",
+    summary="Write a file into an instance's workspace (replacing one at that path)",
+    responses=_example({"success": True, **FILE_EXAMPLE}),
+)
+def put_workspace_file(
+    instance_id: Id, path: str, body: WorkspaceWrite, request: Request
+) -> dict[str, Any]:
+    written = get_store(request).put_workspace_file(instance_id, path, body.data())
+    return {"success": True, **written}
+
+
+@router.get(
+    "/instances/{instance_id}/workspace/{path:path}",
+    summary="Read a file of an instance's workspace (utf-8 text, or base64 when binary)",
+    responses=_example({**FILE_EXAMPLE, "encoding": "utf-8", "content": "step=10 loss=0.42\n"}),
+)
+def get_workspace_file(instance_id: Id, path: str, request: Request) -> dict[str, Any]:
+    info, data = get_store(request).get_workspace_file(instance_id, path)
+    try:
+        return {**info, "encoding": "utf-8", "content": data.decode()}
+    except UnicodeDecodeError:
+        return {**info, "encoding": "base64", "content": base64.b64encode(data).decode()}
+
+
+@router.delete(
+    "/instances/{instance_id}/workspace/{path:path}",
+    summary="Delete a file of an instance's workspace",
+    responses=_example({"success": True}),
+)
+def delete_workspace_file(instance_id: Id, path: str, request: Request) -> dict[str, Any]:
+    return {**get_store(request).delete_workspace_file(instance_id, path)}

@@ -398,6 +398,8 @@ class InstanceActions(StoreBase):
         )
         self._db.execute("DELETE FROM attachments WHERE instance_id = ?", (instance_id,))
         self._db.execute("DELETE FROM leases WHERE instance_id = ?", (instance_id,))
+        # Its workspace goes with its disk: nothing can read it after a destroy.
+        self._db.execute("DELETE FROM workspace_files WHERE instance_id = ?", (instance_id,))
         self._refresh_machine(row["machine_id"])
         return {"success": True}
 

@@ -6,7 +6,8 @@ schema cannot drift from what the market produces. Ids come from AUTOINCREMENT s
 start in realistic, disjoint ranges and are never reused, so a taken ask id never comes back.
 
 Never edit a released step: a file written by an older release runs only the steps after its
-own version. Step 1 is the first released schema, exactly.
+own version. Step 1 is the first released schema, exactly; step 2 adds instances' workspace
+files.
 """
 
 from __future__ import annotations
@@ -89,7 +90,22 @@ def _first_schema(db: sqlite3.Connection) -> None:
     db.executemany("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", list(FIRST_IDS.items()))
 
 
+# An instance's workspace: a few small files, written and read through the /_sandbox/ surface
+# (snapshots copy them). They go when the instance is destroyed, as its disk does.
+SCHEMA_2 = [
+    "CREATE TABLE workspace_files (instance_id INTEGER NOT NULL, path TEXT NOT NULL,"
+    " content BLOB NOT NULL, size INTEGER NOT NULL, updated_at REAL NOT NULL,"
+    " PRIMARY KEY (instance_id, path)) WITHOUT ROWID",
+]
+
+
+def _workspace_files(db: sqlite3.Connection) -> None:
+    for statement in SCHEMA_2:
+        db.execute(statement)
+
+
 MIGRATIONS = [
     Migration(1, "users, machines, offers, leases, instances, volumes, ssh keys", _first_schema),
+    Migration(2, "instances' workspace files", _workspace_files),
 ]
 LATEST = len(MIGRATIONS)

@@ -333,6 +333,18 @@ class SshKeyAdded(TypedDict):
     key: SshKey
 
 
+class WorkspaceFile(TypedDict):
+    path: str
+    size: int  # bytes
+    updated_at: float
+
+
+class Workspace(TypedDict):
+    instance_id: int
+    files: list[WorkspaceFile]  # by path
+    bytes: int  # of all files
+
+
 # --- answers of the /_sandbox/ surface --------------------------------------------------------
 
 
