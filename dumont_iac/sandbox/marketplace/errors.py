@@ -1,9 +1,10 @@
-"""Errors the sandbox answers with, named after the marketplace's own error codes.
+"""Errors the marketplace answers, named after the marketplace's own error codes.
 
-Every error carries the HTTP status and the values that caused it; the app renders all of them
-in one place as the marketplace's envelope ``{"success": false, "error": code, "msg": ...}``.
+Every error carries the HTTP status and the values that caused it; ``envelope`` renders all of
+them in one place as ``{"success": false, "error": code, "msg": ...}``.
 
-    SandboxError
+    core.errors.ServiceError
+    └── MarketplaceError
         ├── InvalidArgs          400 invalid_args
         │   ├── InvalidPrice     400 invalid_price
         │   └── LabelTooLong     400 label_too_long
