@@ -1,5 +1,6 @@
-"""Wires the sandbox: its state (clock, store, rate limiter, fault plan), the routers, the
-middlewares and the error handlers. Each piece lives in its own module; this one only connects.
+"""Wires the sandbox: the shared core (clock, rate limiter, fault plan, error envelopes) and
+each service (the marketplace: its store, routes, rate-limit rules and envelope). Each piece
+lives in its own module; this one only connects them.
 """
 
 from __future__ import annotations
@@ -9,17 +10,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from starlette.routing import Match, Router
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dumont_iac.sandbox.clock import Clock
-from dumont_iac.sandbox.faults import FaultMiddleware, FaultPlan
-from dumont_iac.sandbox.handlers import install_error_handlers
-from dumont_iac.sandbox.ratelimit import RateLimiter, RateLimitMiddleware
-from dumont_iac.sandbox.responses import JSONResponse
-from dumont_iac.sandbox.routes import marketplace, sandbox
+from dumont_iac.sandbox.core import surface
+from dumont_iac.sandbox.core.clock import Clock
+from dumont_iac.sandbox.core.faults import FaultMiddleware, FaultPlan
+from dumont_iac.sandbox.core.handlers import Envelopes, install_error_handlers
+from dumont_iac.sandbox.core.ratelimit import RateLimiter, RateLimitMiddleware
+from dumont_iac.sandbox.core.responses import JSONResponse
+from dumont_iac.sandbox.core.slashes import EitherTrailingSlash
+from dumont_iac.sandbox.marketplace import limits, routes
+from dumont_iac.sandbox.marketplace import surface as market_surface
+from dumont_iac.sandbox.marketplace.envelope import MarketplaceEnvelope
+from dumont_iac.sandbox.marketplace.store import Store
 from dumont_iac.sandbox.settings import SandboxSettings
-from dumont_iac.sandbox.store import Store
 
 DESCRIPTION = """\
 A local stand-in for the GPU marketplace's REST API (the paths and shapes of `/api/v0`), with its
@@ -38,6 +41,8 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     clock = Clock(settings.speed)
     store = Store(settings, clock)
     faults = FaultPlan()
+    # The marketplace's envelope answers every path no other service claims (/_sandbox/ too).
+    envelopes = Envelopes(default=MarketplaceEnvelope())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,9 +61,11 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     app.state.store = store
     app.state.rate_limiter = limiter
     app.state.faults = faults
+    app.state.counts = store.snapshot_counts
 
-    app.include_router(marketplace.router)
-    app.include_router(sandbox.router)
+    app.include_router(routes.router)
+    app.include_router(market_surface.router)
+    app.include_router(surface.router)
     app.add_api_route(
         "/health",
         health,
@@ -71,31 +78,12 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     # The last middleware added is the outermost: faults act before the rate limits, as a
     # broken network would.
     app.add_middleware(EitherTrailingSlash, router=app.router)
-    app.add_middleware(RateLimitMiddleware, limiter=limiter)
-    app.add_middleware(FaultMiddleware, plan=faults)
-    install_error_handlers(app)
+    app.add_middleware(
+        RateLimitMiddleware, limiter=limiter, limit_for=limits.limit_for, envelopes=envelopes
+    )
+    app.add_middleware(FaultMiddleware, plan=faults, envelopes=envelopes)
+    install_error_handlers(app, envelopes)
     return app
-
-
-class EitherTrailingSlash:
-    """Serves a path with or without its trailing slash, as the marketplace does (no redirect:
-    clients send PUT and DELETE bodies that a redirect could lose)."""
-
-    def __init__(self, app: ASGIApp, router: Router) -> None:
-        self.app = app
-        self.router = router
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "/")
-        if scope["type"] == "http" and path != "/" and not self._routed(scope):
-            other = path.rstrip("/") if path.endswith("/") else path + "/"
-            candidate = {**scope, "path": other, "raw_path": other.encode()}
-            if self._routed(candidate):
-                scope = candidate
-        await self.app(scope, receive, send)
-
-    def _routed(self, scope: Scope) -> bool:
-        return any(route.matches(scope)[0] != Match.NONE for route in self.router.routes)
 
 
 def health(request: Request) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from dumont_iac.sandbox.errors import InvalidArgs
-from dumont_iac.sandbox.ratelimit import parse_mode
+from dumont_iac.sandbox.core.errors import InvalidSetting
+from dumont_iac.sandbox.core.ratelimit import parse_mode
 from dumont_iac.sandbox.settings import SandboxSettings
 
 DEFAULT_DB = "dumont-sandbox.db"
@@ -39,7 +39,7 @@ def _n(number: float) -> str:
 def _rate_limits(value: str) -> str:
     try:
         parse_mode(value)
-    except InvalidArgs:
+    except InvalidSetting:
         raise typer.BadParameter(
             f"expected 'realistic', 'off' or a scale factor > 0 (e.g. 0.1), got {value!r}"
         ) from None
@@ -103,7 +103,9 @@ def sandbox(
     ] = "realistic",
 ) -> None:
     """Serve a local GPU marketplace (the Vast.ai REST API) backed by SQLite."""
-    from dumont_iac.sandbox.server import serve  # uvicorn and the app load only when serving
+    # uvicorn and the app load only when serving
+    from dumont_iac.sandbox.core.db import SchemaError
+    from dumont_iac.sandbox.server import serve
 
     existing = False
     if db != ":memory:":
@@ -136,4 +138,8 @@ def sandbox(
         )
     # Injected faults and unexpected errors are logged by the sandbox's own loggers.
     logging.basicConfig(level=logging.INFO, format="%(levelname)-9s %(name)s: %(message)s")
-    serve(settings, host=host, port=port)
+    try:
+        serve(settings, host=host, port=port)
+    except SchemaError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None

@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from dumont_iac.sandbox.app import create_app
-from dumont_iac.sandbox.clock import Clock
+from dumont_iac.sandbox.core.clock import Clock
 from dumont_iac.sandbox.settings import SandboxSettings
 
 STARTUP_TIMEOUT = 60.0

@@ -46,10 +46,10 @@ def _seeded_markets(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple, Pat
 def sandbox_factory(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, _seeded_markets: dict[tuple, Path]
 ) -> Iterator[SandboxFactory]:
-    from dumont_iac.sandbox.clock import Clock
+    from dumont_iac.sandbox.core.clock import Clock
+    from dumont_iac.sandbox.marketplace.store import Store
     from dumont_iac.sandbox.server import start_sandbox
     from dumont_iac.sandbox.settings import SandboxSettings
-    from dumont_iac.sandbox.store import Store
 
     started: list[SandboxHandle] = []
     numbers = itertools.count(1)

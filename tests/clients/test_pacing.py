@@ -9,8 +9,9 @@ import pytest
 from dumont_iac.clients import pacing
 from dumont_iac.clients.marketplace import client as mp
 from dumont_iac.clients.pacing import Pacer, key_fingerprint, pacer_for
-from dumont_iac.sandbox.errors import RateLimited
-from dumont_iac.sandbox.ratelimit import RateLimiter, limit_for
+from dumont_iac.sandbox.core.errors import RateLimited
+from dumont_iac.sandbox.core.ratelimit import RateLimiter
+from dumont_iac.sandbox.marketplace.limits import limit_for
 
 # Every paced call the client makes, with a path as it sends it.
 CALLS = [

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from dumont_iac.sandbox.store import Store
+from dumont_iac.sandbox.marketplace.store import Store
 
 from .frozen_store import KEY, make_store
 

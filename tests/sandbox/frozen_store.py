@@ -1,8 +1,8 @@
 """A store on a frozen clock: sandbox time moves only when a test advances it."""
 
-from dumont_iac.sandbox.clock import Clock
+from dumont_iac.sandbox.core.clock import Clock
+from dumont_iac.sandbox.marketplace.store import Store
 from dumont_iac.sandbox.settings import SandboxSettings
-from dumont_iac.sandbox.store import Store
 
 NOW = 1_767_225_600.0
 FROZEN = 1e-9  # clock speed

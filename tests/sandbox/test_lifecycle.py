@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dumont_iac.sandbox.errors import InsufficientBalance, InvalidArgs, InvalidPrice
-from dumont_iac.sandbox.lifecycle import (
+from dumont_iac.sandbox.marketplace.errors import InsufficientBalance, InvalidArgs, InvalidPrice
+from dumont_iac.sandbox.marketplace.lifecycle import (
     CREATED_SECONDS,
     OUT_OF_CREDIT_MSG,
     REBOOT_SECONDS,
@@ -15,7 +15,7 @@ from dumont_iac.sandbox.lifecycle import (
     advance,
     loading_seconds,
 )
-from dumont_iac.sandbox.store import Store
+from dumont_iac.sandbox.marketplace.store import Store
 
 from .frozen_store import IMAGE
 

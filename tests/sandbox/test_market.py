@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from dumont_iac.sandbox.market import (
+from dumont_iac.sandbox.marketplace.market import (
     COUNTRY_CONTINENT,
     GPU_MODELS,
     SLICE_SIZES,

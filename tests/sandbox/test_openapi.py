@@ -87,6 +87,10 @@ def test_the_document_lists_the_marketplace_and_the_fault_surface(openapi):
         ("POST", "/_sandbox/machines/{machine_id}/fail"),
         ("POST", "/_sandbox/clock/advance"),
         ("PUT", "/_sandbox/rate-limits"),
+        ("GET", "/_sandbox/instances/{instance_id}/workspace"),
+        ("PUT", "/_sandbox/instances/{instance_id}/workspace/{path}"),
+        ("GET", "/_sandbox/instances/{instance_id}/workspace/{path}"),
+        ("DELETE", "/_sandbox/instances/{instance_id}/workspace/{path}"),
     }
     assert expected <= listed, f"not documented: {sorted(expected - listed)}"
     # The fault surface is described, not only listed.

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 from vastai.api.query import offers_alias, offers_fields, offers_mult, parse_query
 
-from dumont_iac.sandbox.clock import Clock
-from dumont_iac.sandbox.errors import InvalidArgs
-from dumont_iac.sandbox.query import OFFERS, compile_row_filter, compile_search
+from dumont_iac.sandbox.core.clock import Clock
+from dumont_iac.sandbox.marketplace.errors import InvalidArgs
+from dumont_iac.sandbox.marketplace.query import OFFERS, compile_row_filter, compile_search
+from dumont_iac.sandbox.marketplace.store import Store
 from dumont_iac.sandbox.settings import SandboxSettings
-from dumont_iac.sandbox.store import Store
 
 NOW = 1_767_225_600.0
 ALL = 100_000

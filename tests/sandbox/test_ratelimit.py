@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from dumont_iac.sandbox.errors import InvalidArgs, RateLimited
-from dumont_iac.sandbox.ratelimit import SEARCH, Limit, RateLimiter, limit_for, parse_mode
+from dumont_iac.sandbox.core.errors import InvalidSetting, RateLimited
+from dumont_iac.sandbox.core.ratelimit import Limit, RateLimiter, parse_mode
+from dumont_iac.sandbox.marketplace.limits import SEARCH, limit_for
 
 
 class FakeTime:
@@ -135,7 +136,7 @@ def test_scale_shortens_every_gap_and_off_disables_them(fake_time):
 
 @pytest.mark.parametrize("mode", ["fast", "0", "-1", "", "nan", "inf"])
 def test_a_bad_mode_is_refused_naming_the_setting(mode):
-    with pytest.raises(InvalidArgs) as refused:
+    with pytest.raises(InvalidSetting) as refused:
         parse_mode(mode)
     assert "rate_limits" in refused.value.msg and repr(mode) in refused.value.msg
 

@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 from vastai.api.instances import build_create_instance_payload
 
-from dumont_iac.sandbox.errors import (
+from dumont_iac.sandbox.marketplace.errors import (
     InsufficientBalance,
     InvalidArgs,
     InvalidPrice,
     InvalidRequest,
     LabelTooLong,
+    MarketplaceError,
     NoSuchAsk,
     NoSuchInstance,
     NoSuchVolume,
-    SandboxError,
 )
-from dumont_iac.sandbox.store import Store
+from dumont_iac.sandbox.marketplace.store import Store
 
 from .frozen_store import IMAGE, KEY, NOW, make_store
 
@@ -167,7 +167,7 @@ def test_the_official_clients_full_payload_is_accepted(store: Store, user: int) 
     ],
 )  # fmt: skip
 def test_bad_rentals_name_the_field(
-    store: Store, user: int, body: dict, error: type[SandboxError], field: str
+    store: Store, user: int, body: dict, error: type[MarketplaceError], field: str
 ) -> None:
     offer = slice_of(store, eight_gpu_machine(store), 1)
     with pytest.raises(error) as caught:

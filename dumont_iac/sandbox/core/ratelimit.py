@@ -1,15 +1,12 @@
-"""The marketplace's rate limits: a minimum gap between two calls to one endpoint by one caller.
+"""Rate limits: a minimum gap between two calls to one endpoint by one caller.
 
-The marketplace enforces per endpoint and per API key a minimum time between calls, answering a
-call that comes too early with 429, a plain-text body and no ``Retry-After`` header. Clients have
-to pace themselves, so the sandbox must be just as strict. Gaps are measured in real time, not
-on the sandbox clock: they protect the server, and a fast clock must not loosen them.
-
-Offer search is limited per IP address ("10 per minute"): a bucket of 10 calls refilled by one
-call every 6 s, so a burst of ten passes and a steady caller gets one search per 6 s.
-
-Renting has a penalty: the first call inside the 4.5 s gap is refused; a caller that keeps
-calling while refused (hammering) is locked out for 12 s from its latest refused call.
+A ``Limit`` is a gap per endpoint and per caller (its API key, or its address), optionally with
+a burst (a token bucket: ``burst`` calls back to back, then one per ``gap``) or a penalty (a
+caller that keeps calling while refused is locked out ``penalty`` seconds from its latest
+refused call). Each service declares which calls its limits apply to (see
+``marketplace.limits``); ``RateLimitMiddleware`` refuses an early call with ``RateLimited``,
+rendered in that service's envelope. Gaps are measured in real time, not on the sandbox clock:
+they protect the server, and a fast clock must not loosen them.
 
 ``mode`` is "realistic" (the documented gaps), "off", or a scale factor multiplying every gap
 ("0.1" gives gaps ten times shorter, for fast tests that still exercise the limits).
@@ -17,7 +14,6 @@ calling while refused (hammering) is locked out for 12 s from its latest refused
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +22,8 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dumont_iac.sandbox.errors import InvalidArgs, RateLimited
+from dumont_iac.sandbox.core.errors import InvalidSetting, RateLimited
+from dumont_iac.sandbox.core.handlers import Envelopes
 
 PER_IP = "ip"
 PER_KEY = "key"
@@ -41,38 +38,8 @@ class Limit:
     per: str = PER_KEY
 
 
-SEARCH = Limit("search offers", gap=6.0, burst=10, per=PER_IP)
-
-# (method, path without trailing slash, limit); the first match wins, so specific paths come first.
-_ID = r"[^/]+"
-RULES: list[tuple[str, re.Pattern[str], Limit]] = [
-    (m, re.compile(p), lim)
-    for m, p, lim in [
-        ("PUT", rf"/api/v0/asks/{_ID}", Limit("rent", gap=4.5, penalty=12.0)),
-        ("PUT", rf"/api/v0/instances/bid_price/{_ID}", Limit("change bid", gap=5.5)),
-        ("PUT", rf"/api/v0/instances/reboot/{_ID}", Limit("reboot instance", gap=1.0)),
-        ("PUT", rf"/api/v0/instances/{_ID}", Limit("manage instance", gap=1.0)),
-        ("DELETE", rf"/api/v0/instances/{_ID}", Limit("destroy instance", gap=3.0)),
-        ("GET", rf"/api/v0/instances/{_ID}", Limit("show instance", gap=2.0)),
-        ("GET", r"/api/v0/instances", Limit("show instances", gap=1.0)),
-        ("GET", r"/api/v1/instances", Limit("show instances v1", gap=1.0)),
-        ("POST", r"/api/v0/volumes/search", Limit("search volumes", gap=5.5)),
-        ("PUT", r"/api/v0/volumes", Limit("create volume", gap=5.5)),
-        ("GET", r"/api/v0/volumes", Limit("show volumes", gap=5.5)),
-        ("DELETE", rf"/api/v0/volumes(/{_ID})?", Limit("delete volume", gap=5.5)),
-        ("POST", r"/api/v0/bundles", SEARCH),
-        ("GET", r"/api/v0/bundles", SEARCH),
-        ("PUT", r"/api/v0/search/asks", SEARCH),
-    ]
-]
-
-
-def limit_for(method: str, path: str) -> Limit | None:
-    path = path.rstrip("/") or "/"
-    for rule_method, pattern, limit in RULES:
-        if rule_method == method and pattern.fullmatch(path):
-            return limit
-    return None
+# Which limit applies to a call (method, path), if any: each service declares its own rules.
+LimitFor = Callable[[str, str], Limit | None]
 
 
 def parse_mode(mode: str | float) -> float | None:
@@ -87,7 +54,7 @@ def parse_mode(mode: str | float) -> float | None:
     except ValueError:
         scale = -1.0
     if not scale > 0 or scale == float("inf"):
-        raise InvalidArgs(
+        raise InvalidSetting(
             f"rate_limits: expected 'realistic', 'off' or a scale factor > 0, got {mode!r}",
             field="rate_limits",
         )
@@ -174,34 +141,24 @@ def caller_identity(scope: Scope, limit: Limit) -> str:
 
 
 class RateLimitMiddleware:
-    """Refuses early calls before they reach a route, as the marketplace's front end does."""
+    """Refuses early calls before they reach a route, as a service's front end does."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+    def __init__(
+        self, app: ASGIApp, limiter: RateLimiter, limit_for: LimitFor, envelopes: Envelopes
+    ) -> None:
         self.app = app
         self.limiter = limiter
+        self.limit_for = limit_for
+        self.envelopes = envelopes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            limit = limit_for(scope["method"], scope["path"])
+            limit = self.limit_for(scope["method"], scope["path"])
             if limit is not None:
                 try:
                     self.limiter.check(limit, caller_identity(scope, limit))
                 except RateLimited as exc:
-                    await send_plain_text(send, exc.status, exc.msg)
+                    answer = self.envelopes.for_path(scope["path"]).error(exc)
+                    await answer(scope, receive, send)
                     return
         await self.app(scope, receive, send)
-
-
-async def send_plain_text(send: Send, status: int, text: str) -> None:
-    body = text.encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

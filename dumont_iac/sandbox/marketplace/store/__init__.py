@@ -10,18 +10,20 @@ its free GPUs or disk change, all its offers are withdrawn and the rest re-offer
 ids, so an ask id rents at most once. GPUs are held by instances that are created, loading,
 running or rebooting, and by leases of other tenants (a taken offer, a winning bid).
 
-Client mistakes raise ``dumont_iac.sandbox.errors`` exceptions; nothing else is raised for bad
-input. The parts: ``base`` (database, clock, GPU accounting), ``offers``, ``instances``,
-``volumes`` (with the account and SSH keys), ``tables`` (schema), ``rows`` (API shapes).
+Client mistakes raise ``marketplace.errors`` exceptions; nothing else is raised for bad input.
+The parts: ``base`` (database, clock, GPU accounting), ``offers``, ``instances``, ``volumes``
+(with the account and SSH keys), ``workspace`` (instances' files), ``schema`` (the tables, as
+migrations), ``rows`` (API shapes, typed in ``shapes``).
 """
 
-from dumont_iac.sandbox.store.base import StoreBase
-from dumont_iac.sandbox.store.instances import InstanceActions
-from dumont_iac.sandbox.store.offers import OfferActions
-from dumont_iac.sandbox.store.volumes import VolumeActions
+from dumont_iac.sandbox.marketplace.store.base import StoreBase
+from dumont_iac.sandbox.marketplace.store.instances import InstanceActions
+from dumont_iac.sandbox.marketplace.store.offers import OfferActions
+from dumont_iac.sandbox.marketplace.store.volumes import VolumeActions
+from dumont_iac.sandbox.marketplace.store.workspace import WorkspaceActions
 
 
-class Store(OfferActions, InstanceActions, VolumeActions, StoreBase):
+class Store(OfferActions, InstanceActions, VolumeActions, WorkspaceActions, StoreBase):
     """``Store(settings, clock)``: opens or creates the database at ``settings.db_path`` and
     seeds the market from ``settings.seed`` when it is new; thread-safe; ``close()`` it."""
 

@@ -4,6 +4,9 @@
 clock (``_tick``: lifecycle steps, billing, stopped instances waiting for GPUs; committed on
 its own), then run the method in one transaction. A machine's offers are rebuilt from its free
 GPUs and disk (``_refresh_machine``) whenever either changes.
+
+Opening a file applies the migrations it lacks (``schema.MIGRATIONS``, through ``core.db``);
+a new file is seeded with the market in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,20 +18,22 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from dumont_iac.sandbox.clock import Clock
-from dumont_iac.sandbox.errors import InsufficientBalance, InvalidArgs, NoSuchAsk
-from dumont_iac.sandbox.lifecycle import HOLDS_GPUS, Live, advance, loading_seconds
-from dumont_iac.sandbox.market import (
+from dumont_iac.sandbox.core import db
+from dumont_iac.sandbox.core.clock import Clock
+from dumont_iac.sandbox.marketplace.errors import InsufficientBalance, InvalidArgs, NoSuchAsk
+from dumont_iac.sandbox.marketplace.lifecycle import HOLDS_GPUS, Live, advance, loading_seconds
+from dumont_iac.sandbox.marketplace.market import (
     HOURS_PER_MONTH,
     SLICE_SIZES,
     generate_machines,
     offer_row,
     volume_offer_row,
 )
+from dumont_iac.sandbox.marketplace.store import schema
+from dumont_iac.sandbox.marketplace.store.shapes import Counts
 from dumont_iac.sandbox.settings import SandboxSettings
-from dumont_iac.sandbox.store import tables
 
 # One lock for every store in the process: SQLite allows one writer, and a store's connection
 # is shared by the server's threads.
@@ -44,17 +49,19 @@ OUTBID_MSG = (
 OFFLINE_MSG = "Error: machine {m} went offline. This instance will not come back; destroy it."
 
 T = TypeVar("T")
+P = ParamSpec("P")
+S = TypeVar("S", bound="StoreBase")
 
 
 MAX_ID = 2**63 - 1  # SQLite integers are 64-bit
 
 
-def operation(method: Callable[..., T]) -> Callable[..., T]:
+def operation(method: Callable[Concatenate[S, P], T]) -> Callable[Concatenate[S, P], T]:
     """Lock, catch up with the clock (committed on its own), then run in one transaction."""
     parameters = list(inspect.signature(method).parameters)[1:]  # after self
 
     @functools.wraps(method)
-    def run(self: StoreBase, *args: Any, **kwargs: Any) -> T:
+    def run(self: S, *args: P.args, **kwargs: P.kwargs) -> T:
         for name, value in [*zip(parameters, args, strict=False), *kwargs.items()]:
             if name.endswith("_id") and isinstance(value, int) and not 0 <= value <= MAX_ID:
                 raise InvalidArgs(
@@ -83,19 +90,27 @@ class StoreBase:
             raise ValueError(f"machines must be >= 1, got {settings.machines}")
         self.settings = settings
         self.clock = clock
-        self._db = tables.connect(settings.db_path)
+        self._db = db.connect(settings.db_path)
         self._attrs: dict[int, dict[str, Any]] = {}
         self.now = clock.now()
+        try:
+            self._open()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _open(self) -> None:
+        """Bring the file's tables up to date (seeding a new one) and the clock up to the file."""
         with PROCESS_LOCK, self._transaction():
-            if not tables.is_initialised(self._db):
-                tables.create_schema(self._db)
+            migrated = db.migrate(self._db, schema.MIGRATIONS, self.settings.db_path)
+            if migrated.from_version == 0:
                 self._seed(self.now)
             last = self._meta("last_tick")
-            if last is not None and float(last) > clock.now():
+            if last is not None and float(last) > self.clock.now():
                 # Sandbox time never runs backwards across a restart.
-                clock.advance(float(last) - clock.now())
-            if self.user_for_key(settings.api_key) is None:
-                self._create_user(settings.api_key, settings.starting_credit)
+                self.clock.advance(float(last) - self.clock.now())
+            if self.user_for_key(self.settings.api_key) is None:
+                self._create_user(self.settings.api_key, self.settings.starting_credit)
 
     def close(self) -> None:
         with PROCESS_LOCK:
@@ -147,8 +162,8 @@ class StoreBase:
                 if size <= len(gpus):
                     offers.append(offer_row(machine, gpus[:size], machine["disk_space"]))
             volume_offers.append(volume_offer_row(machine, machine["disk_space"]))
-        tables.insert_rows(self._db, "offers", offers)
-        tables.insert_rows(self._db, "volume_offers", volume_offers)
+        db.insert_rows(self._db, "offers", offers)
+        db.insert_rows(self._db, "volume_offers", volume_offers)
         self._set_meta("seed", str(self.settings.seed))
         self._set_meta("last_tick", repr(now))
 
@@ -201,7 +216,7 @@ class StoreBase:
             self._db.execute("DELETE FROM volume_offers WHERE machine_id = ?", (machine_id,))
             return
         free, disk = self._free_gpus(machine_id), self._free_disk(machine_id)
-        tables.insert_rows(
+        db.insert_rows(
             self._db,
             "offers",
             [offer_row(attrs, free[:size], disk) for size in SLICE_SIZES if size <= len(free)],
@@ -211,7 +226,7 @@ class StoreBase:
             (round(disk, 1), machine_id),
         )
         if updated.rowcount == 0:
-            tables.insert_row(self._db, "volume_offers", volume_offer_row(attrs, disk))
+            db.insert_row(self._db, "volume_offers", volume_offer_row(attrs, disk))
 
     def _tick(self) -> float:
         """Bring everything up to the clock's present; committed on its own."""
@@ -363,14 +378,14 @@ class StoreBase:
                 field="size",
             )
         self._require_credit(user_id, size * offer["storage_cost"] / HOURS_PER_MONTH)
-        volume_id = tables.insert_row(self._db, "volumes", {
+        volume_id = db.insert_row(self._db, "volumes", {
             "user_id": user_id, "machine_id": offer["machine_id"], "size": size, "name": name,
             "storage_cost": offer["storage_cost"], "created_at": self.now,
         })  # fmt: skip
         self._refresh_machine(offer["machine_id"])
         return volume_id
 
-    def snapshot_counts(self) -> dict[str, int]:
+    def snapshot_counts(self) -> Counts:
         with PROCESS_LOCK:
             count = lambda sql: self._db.execute(sql).fetchone()[0]  # noqa: E731
             return {

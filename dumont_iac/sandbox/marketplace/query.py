@@ -26,8 +26,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dumont_iac.sandbox.errors import InvalidArgs
-from dumont_iac.sandbox.market import numeric_driver_version
+from dumont_iac.sandbox.marketplace.errors import InvalidArgs
+from dumont_iac.sandbox.marketplace.market import numeric_driver_version
 
 OPS = ("eq", "neq", "gt", "gte", "lt", "lte", "in", "notin")
 ORDER_OPS = ("gt", "gte", "lt", "lte")
@@ -479,7 +479,9 @@ INSTANCES = Catalog(
 )
 
 
-def compile_row_filter(select_filters: Any, catalog: Catalog = INSTANCES) -> Callable[[dict], bool]:
+def compile_row_filter(
+    select_filters: Any, catalog: Catalog = INSTANCES
+) -> Callable[[Mapping[str, Any]], bool]:
     """A predicate over API rows for ``{field: {op: value}}``."""
     if select_filters in (None, ""):
         return lambda row: True
@@ -488,7 +490,7 @@ def compile_row_filter(select_filters: Any, catalog: Catalog = INSTANCES) -> Cal
             f"select_filters={_short(select_filters)} must be a JSON object of filters.",
             field="select_filters",
         )
-    tests: list[Callable[[dict], bool]] = []
+    tests: list[Callable[[Mapping[str, Any]], bool]] = []
     for key, ops in select_filters.items():
         name = _field_name(key, catalog)
         spec = catalog.fields[name]
@@ -503,7 +505,7 @@ def compile_row_filter(select_filters: Any, catalog: Catalog = INSTANCES) -> Cal
     return lambda row: all(test(row) for test in tests)
 
 
-def _row_test(name: str, kind: str, op: str, value: Any) -> Callable[[dict], bool]:
+def _row_test(name: str, kind: str, op: str, value: Any) -> Callable[[Mapping[str, Any]], bool]:
     def matches(actual: Any, wanted: Any) -> bool:
         if kind == "geo" and isinstance(actual, str) and wanted is not None:
             return actual == wanted or actual.rsplit(", ", 1)[-1] == wanted
@@ -521,7 +523,7 @@ def _row_test(name: str, kind: str, op: str, value: Any) -> Callable[[dict], boo
 
     compare_with = ORDERING[op]
 
-    def compare(row: dict) -> bool:
+    def compare(row: Mapping[str, Any]) -> bool:
         actual = row.get(name)
         if actual is None or target is None:
             return False

@@ -9,16 +9,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from dumont_iac.sandbox import bodies
-from dumont_iac.sandbox.errors import InvalidArgs, InvalidRequest, NoSuchVolume
-from dumont_iac.sandbox.query import VOLUME_OFFERS, compile_search
-from dumont_iac.sandbox.store import rows, tables
-from dumont_iac.sandbox.store.base import StoreBase, operation
+from dumont_iac.sandbox.core import db
+from dumont_iac.sandbox.marketplace import bodies
+from dumont_iac.sandbox.marketplace.errors import InvalidArgs, InvalidRequest, NoSuchVolume
+from dumont_iac.sandbox.marketplace.query import VOLUME_OFFERS, compile_search
+from dumont_iac.sandbox.marketplace.store import rows
+from dumont_iac.sandbox.marketplace.store.base import StoreBase, operation
+from dumont_iac.sandbox.marketplace.store.shapes import (
+    Account,
+    Done,
+    SshKey,
+    SshKeyAdded,
+    Volume,
+    VolumeCreated,
+    VolumeOffer,
+    Volumes,
+)
 
 
 class VolumeActions(StoreBase):
     @operation
-    def search_volume_offers(self, query: Any) -> list[dict[str, Any]]:
+    def search_volume_offers(self, query: Any) -> list[VolumeOffer]:
         search = compile_search(query, VOLUME_OFFERS, self.now)
         found = self._dicts(
             f"SELECT * FROM volume_offers WHERE {search.where} ORDER BY {search.order_by} "
@@ -28,14 +39,14 @@ class VolumeActions(StoreBase):
         return [rows.volume_offer(row, search, self.now) for row in found]
 
     @operation
-    def create_volume(self, user_id: int, body: Any) -> dict[str, Any]:
+    def create_volume(self, user_id: int, body: Any) -> VolumeCreated:
         request = bodies.parse(bodies.VolumeCreate, body)
         volume_id = self._new_volume(user_id, request.id, request.size, request.name)
         return {"success": True, "volume_name": f"V.{volume_id}"}
 
     @operation
-    def list_volumes(self, user_id: int) -> dict[str, Any]:
-        result = []
+    def list_volumes(self, user_id: int) -> Volumes:
+        result: list[Volume] = []
         for row in self._db.execute(
             "SELECT * FROM volumes WHERE user_id = ? AND deleted_at IS NULL ORDER BY id", (user_id,)
         ).fetchall():
@@ -56,7 +67,7 @@ class VolumeActions(StoreBase):
         ]
 
     @operation
-    def delete_volume(self, user_id: int, volume_id: int) -> dict[str, Any]:
+    def delete_volume(self, user_id: int, volume_id: int) -> Done:
         row = self._db.execute(
             "SELECT * FROM volumes WHERE id = ? AND user_id = ? AND deleted_at IS NULL",
             (volume_id, user_id),
@@ -76,7 +87,7 @@ class VolumeActions(StoreBase):
         return {"success": True}
 
     @operation
-    def current_user(self, user_id: int) -> dict[str, Any]:
+    def current_user(self, user_id: int) -> Account:
         row = self._db.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
         key = self._db.execute(
             "SELECT public_key FROM ssh_keys WHERE user_id = ? AND deleted_at IS NULL "
@@ -102,7 +113,7 @@ class VolumeActions(StoreBase):
             "created_at": row["created_at"],
         }
 
-    def _key_row(self, row: Any) -> dict[str, Any]:
+    def _key_row(self, row: Any) -> SshKey:
         return {
             "id": row["id"],
             "user_id": row["user_id"],
@@ -112,7 +123,7 @@ class VolumeActions(StoreBase):
         }
 
     @operation
-    def list_ssh_keys(self, user_id: int) -> list[dict[str, Any]]:
+    def list_ssh_keys(self, user_id: int) -> list[SshKey]:
         return [
             self._key_row(row)
             for row in self._db.execute(
@@ -122,16 +133,16 @@ class VolumeActions(StoreBase):
         ]
 
     @operation
-    def add_ssh_key(self, user_id: int, body: Any) -> dict[str, Any]:
+    def add_ssh_key(self, user_id: int, body: Any) -> SshKeyAdded:
         request = bodies.parse(bodies.SshKeyBody, body)
-        key_id = tables.insert_row(self._db, "ssh_keys", {
+        key_id = db.insert_row(self._db, "ssh_keys", {
             "user_id": user_id, "public_key": request.ssh_key, "created_at": self.now,
         })  # fmt: skip
         row = self._db.execute("SELECT * FROM ssh_keys WHERE id = ?", (key_id,)).fetchone()
         return {"success": True, "key": self._key_row(row)}
 
     @operation
-    def delete_ssh_key(self, user_id: int, key_id: int) -> dict[str, Any]:
+    def delete_ssh_key(self, user_id: int, key_id: int) -> Done:
         cursor = self._db.execute(
             "UPDATE ssh_keys SET deleted_at = ? WHERE id = ? AND user_id = ? "
             "AND deleted_at IS NULL",

@@ -6,10 +6,12 @@ import base64
 import binascii
 import functools
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from dumont_iac.sandbox import bodies
-from dumont_iac.sandbox.errors import (
+from dumont_iac.sandbox.core import db
+from dumont_iac.sandbox.marketplace import bodies
+from dumont_iac.sandbox.marketplace.errors import (
     InvalidArgs,
     InvalidPrice,
     InvalidRequest,
@@ -17,11 +19,24 @@ from dumont_iac.sandbox.errors import (
     NoSuchInstance,
     NoSuchVolume,
 )
-from dumont_iac.sandbox.lifecycle import HOLDS_GPUS, loading_seconds
-from dumont_iac.sandbox.market import HOURS_PER_MONTH
-from dumont_iac.sandbox.query import INSTANCES, compile_row_filter, parse_order
-from dumont_iac.sandbox.store import rows, tables
-from dumont_iac.sandbox.store.base import OFFLINE_MSG, OUTBID_MSG, StoreBase, operation
+from dumont_iac.sandbox.marketplace.lifecycle import HOLDS_GPUS, loading_seconds
+from dumont_iac.sandbox.marketplace.market import HOURS_PER_MONTH
+from dumont_iac.sandbox.marketplace.query import INSTANCES, compile_row_filter, parse_order
+from dumont_iac.sandbox.marketplace.store import rows
+from dumont_iac.sandbox.marketplace.store.base import OFFLINE_MSG, OUTBID_MSG, StoreBase, operation
+from dumont_iac.sandbox.marketplace.store.shapes import (
+    AttachedVolume,
+    Done,
+    Instance,
+    InstanceFilters,
+    InstancePage,
+    Outbid,
+    Outcome,
+    Rented,
+    Results,
+    StallsArmed,
+    StallsReleased,
+)
 
 PAGE_LIMIT = 25
 OUTBID_MARKUP = 1.25
@@ -32,7 +47,7 @@ MAX_STALLS = 1000
 
 class InstanceActions(StoreBase):
     @operation
-    def rent(self, user_id: int, ask_id: int, body: Any) -> dict[str, Any]:
+    def rent(self, user_id: int, ask_id: int, body: Any) -> Rented:
         request = bodies.parse(bodies.RentBody, body).checked()
         offer = self._db.execute("SELECT * FROM offers WHERE id = ?", (ask_id,)).fetchone()
         if offer is None or not offer["rentable"]:
@@ -61,7 +76,7 @@ class InstanceActions(StoreBase):
 
         start = request.target_state != "stopped"
         snapshot = {**attrs, **dict(offer), "machine_num_gpus": attrs["num_gpus"]}
-        instance_id = tables.insert_row(self._db, "instances", {
+        instance_id = db.insert_row(self._db, "instances", {
             "user_id": user_id, "machine_id": machine_id, "ask_id": ask_id,
             "num_gpus": offer["num_gpus"], "gpu_ids": offer["gpu_ids"],
             "actual": "created" if start else "stopped",
@@ -103,7 +118,7 @@ class InstanceActions(StoreBase):
         return loading_seconds(image, instance_id)
 
     @operation
-    def stall_next_rentals(self, times: int) -> dict[str, Any]:
+    def stall_next_rentals(self, times: int) -> StallsArmed:
         """The next ``times`` rentals that start stay ``loading`` until ``release_stalls``:
         an image pull that never finishes, for testing create timeouts."""
         if not 1 <= times <= MAX_STALLS:
@@ -113,7 +128,7 @@ class InstanceActions(StoreBase):
         return {"armed": armed}
 
     @operation
-    def release_stalls(self) -> dict[str, Any]:
+    def release_stalls(self) -> StallsReleased:
         """Disarm pending stalls; stalled rentals finish loading after their usual pull time
         (counted from when they began loading, so a long-stalled one runs at once)."""
         disarmed = int(self._meta(STALL_META) or 0)
@@ -186,8 +201,8 @@ class InstanceActions(StoreBase):
             raise NoSuchInstance(instance_id)
         return row
 
-    def _render(self, row: Any) -> dict[str, Any]:
-        volumes = [
+    def _render(self, row: Any) -> Instance:
+        volumes: list[AttachedVolume] = [
             {"id": v["volume_id"], "volume_name": f"V.{v['volume_id']}",
              "mount_path": v["mount_path"], "total_space": v["size"], "avail_space": v["size"]}
             for v in self._db.execute(
@@ -197,7 +212,7 @@ class InstanceActions(StoreBase):
         ]  # fmt: skip
         return rows.instance(row, volumes, self.now)
 
-    def _rows_of(self, user_id: int) -> list[dict[str, Any]]:
+    def _rows_of(self, user_id: int) -> list[Instance]:
         return [
             self._render(row)
             for row in self._db.execute(
@@ -207,11 +222,11 @@ class InstanceActions(StoreBase):
         ]
 
     @operation
-    def list_instances(self, user_id: int) -> list[dict[str, Any]]:
+    def list_instances(self, user_id: int) -> list[Instance]:
         return self._rows_of(user_id)
 
     @operation
-    def get_instance(self, user_id: int, instance_id: int) -> dict[str, Any] | None:
+    def get_instance(self, user_id: int, instance_id: int) -> Instance | None:
         try:
             return self._render(self._own(user_id, instance_id))
         except NoSuchInstance:
@@ -226,7 +241,7 @@ class InstanceActions(StoreBase):
         limit: Any = None,
         after_token: str | None = None,
         select_cols: Any = None,
-    ) -> dict[str, Any]:
+    ) -> InstancePage:
         keep = compile_row_filter(select_filters)
         order = parse_order(order_by, INSTANCES) or [("id", False)]
         size = _page_limit(limit)
@@ -249,29 +264,31 @@ class InstanceActions(StoreBase):
         }
 
     @operation
-    def instance_filters(self, user_id: int) -> dict[str, Any]:
+    def instance_filters(self, user_id: int) -> InstanceFilters:
         combos = {
             (row["actual_status"], row["verification"], row["gpu_name"])
             for row in self._rows_of(user_id)
         }
-        keys = ("actual_status", "verification", "gpu_name")
-        return {"filters": [dict(zip(keys, combo, strict=True)) for combo in sorted(combos)]}
+        return {
+            "filters": [
+                {"actual_status": status, "verification": verification, "gpu_name": gpu}
+                for status, verification, gpu in sorted(combos)
+            ]
+        }
 
     @operation
-    def manage_instance(self, user_id: int, instance_id: int, body: Any) -> dict[str, Any]:
+    def manage_instance(self, user_id: int, instance_id: int, body: Any) -> Outcome:
         update = bodies.parse(bodies.InstanceUpdate, body)
         return self._manage(user_id, instance_id, update)
 
     @operation
-    def manage_instances(self, user_id: int, body: Any) -> dict[str, Any]:
+    def manage_instances(self, user_id: int, body: Any) -> Results:
         update = bodies.parse(bodies.BulkInstanceUpdate, body)
         results = {str(i): self._manage(user_id, i, update) for i in update.ids}
         failed = [i for i, result in results.items() if not result["success"]]
         return {"success": not failed, "results": results}
 
-    def _manage(
-        self, user_id: int, instance_id: int, update: bodies.InstanceUpdate
-    ) -> dict[str, Any]:
+    def _manage(self, user_id: int, instance_id: int, update: bodies.InstanceUpdate) -> Outcome:
         if update.state is None and update.label is None:
             raise InvalidArgs(
                 'Give "state" ("running" or "stopped") or "label" to change.', field="state"
@@ -288,7 +305,7 @@ class InstanceActions(StoreBase):
             return self._start(row)
         return {"success": True}
 
-    def _stop(self, row: Any) -> dict[str, Any]:
+    def _stop(self, row: Any) -> Outcome:
         if row["actual"] == "offline":
             return {"success": False, "msg": OFFLINE_MSG.format(m=row["machine_id"])}
         if row["actual"] in HOLDS_GPUS:
@@ -302,7 +319,7 @@ class InstanceActions(StoreBase):
             self._db.execute("UPDATE instances SET intended = 'stopped' WHERE id = ?", (row["id"],))
         return {"success": True}
 
-    def _start(self, row: Any) -> dict[str, Any]:
+    def _start(self, row: Any) -> Outcome:
         if row["actual"] == "offline":
             return {"success": False, "msg": OFFLINE_MSG.format(m=row["machine_id"])}
         if row["actual"] in HOLDS_GPUS:
@@ -317,7 +334,7 @@ class InstanceActions(StoreBase):
         return {"success": True}
 
     @operation
-    def reboot(self, user_id: int, instance_id: int) -> dict[str, Any]:
+    def reboot(self, user_id: int, instance_id: int) -> Outcome:
         row = self._own(user_id, instance_id)
         if row["actual"] != "running":
             return {
@@ -333,7 +350,7 @@ class InstanceActions(StoreBase):
         return {"success": True}
 
     @operation
-    def change_bid(self, user_id: int, instance_id: int, body: Any) -> dict[str, Any]:
+    def change_bid(self, user_id: int, instance_id: int, body: Any) -> Done:
         request = bodies.parse(bodies.BidChange, body)
         row = self._own(user_id, instance_id)
         if not row["is_bid"]:
@@ -363,16 +380,16 @@ class InstanceActions(StoreBase):
         return {"success": True}
 
     @operation
-    def destroy(self, user_id: int, instance_id: int) -> dict[str, Any]:
+    def destroy(self, user_id: int, instance_id: int) -> Done:
         return self._destroy(user_id, instance_id)
 
     @operation
-    def destroy_instances(self, user_id: int, body: Any) -> dict[str, Any]:
+    def destroy_instances(self, user_id: int, body: Any) -> Results:
         request = bodies.parse(bodies.BulkDestroy, body)
         results = {str(i): self._destroy(user_id, i) for i in request.instance_ids}
         return {"success": True, "results": results}
 
-    def _destroy(self, user_id: int, instance_id: int) -> dict[str, Any]:
+    def _destroy(self, user_id: int, instance_id: int) -> Outcome:
         row = self._own(user_id, instance_id)
         self._db.execute(
             "UPDATE instances SET destroyed_at = ?, actual = 'exited', intended = 'stopped', "
@@ -381,11 +398,13 @@ class InstanceActions(StoreBase):
         )
         self._db.execute("DELETE FROM attachments WHERE instance_id = ?", (instance_id,))
         self._db.execute("DELETE FROM leases WHERE instance_id = ?", (instance_id,))
+        # Its workspace goes with its disk: nothing can read it after a destroy.
+        self._db.execute("DELETE FROM workspace_files WHERE instance_id = ?", (instance_id,))
         self._refresh_machine(row["machine_id"])
         return {"success": True}
 
     @operation
-    def outbid(self, instance_id: int) -> dict[str, Any]:
+    def outbid(self, instance_id: int) -> Outbid:
         """A higher bid takes the interruptible instance's GPUs: it stops and keeps its data;
         its renter still wants it running, and it resumes once its bid is the higher again."""
         row = self._db.execute(
@@ -418,7 +437,7 @@ class InstanceActions(StoreBase):
         return {"instance_id": instance_id, "winning_bid": price}
 
 
-def _sort_key(name: str, row: dict[str, Any]) -> tuple[bool, Any]:
+def _sort_key(name: str, row: Mapping[str, Any]) -> tuple[bool, Any]:
     # Missing values sort before any value, and never get compared with one.
     return (row.get(name) is not None, row.get(name))
 
@@ -457,8 +476,8 @@ def _decode_token(token: str | None) -> int:
     return offset
 
 
-def _project(row: dict[str, Any], select_cols: Any) -> dict[str, Any]:
+def _project(row: Instance, select_cols: Any) -> dict[str, Any]:
     if not select_cols or select_cols == ["*"] or not isinstance(select_cols, list):
-        return row
+        return dict(row)
     wanted = {"id", *[c for c in select_cols if isinstance(c, str)]}
     return {key: value for key, value in row.items() if key in wanted}

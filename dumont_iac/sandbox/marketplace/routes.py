@@ -2,25 +2,26 @@
 
 Thin on purpose: each route reads the request as the official client sends it (JSON bodies
 parsed leniently here, JSON-encoded query-string values), calls one store method in a worker
-thread, and answers its result. Validation lives in the store, so every mistake comes back in
-the marketplace's error envelope. Trailing slashes are optional (the app serves both).
+thread, and answers the typed result it returns (``store.shapes``). Validation lives in the
+store, so every mistake comes back in the marketplace's error envelope. Trailing slashes are
+optional (the app serves both).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from dumont_iac.sandbox.deps import get_store, optional_user, require_user
-from dumont_iac.sandbox.errors import InvalidArgs
-from dumont_iac.sandbox.responses import JSONResponse
+from dumont_iac.sandbox.core.responses import JSONResponse
+from dumont_iac.sandbox.marketplace.deps import MaybeUser, StoreDep, User
+from dumont_iac.sandbox.marketplace.errors import InvalidArgs
 
 router = APIRouter(default_response_class=JSONResponse, tags=["marketplace"])
-User = Annotated[int, Depends(require_user)]
-MaybeUser = Annotated[int | None, Depends(optional_user)]
 
 
 def _doc(summary: str, response: Any, request: Any = None, **extra: Any) -> dict[str, Any]:
@@ -71,9 +72,10 @@ def _int(value: str, name: str) -> int:
         raise InvalidArgs(f"{name}={value!r} must be a whole number.", field=name) from None
 
 
-async def _call(request: Request, method: str, *args: Any, key: str | None = None) -> JSONResponse:
-    """``store.method(*args)`` in a worker thread, answered as is or under ``key``."""
-    result = await run_in_threadpool(getattr(get_store(request), method), *args)
+async def _answer(call: Callable[[], object], key: str | None = None) -> JSONResponse:
+    """``call()`` (a store method, its arguments bound) in a worker thread, answered as it
+    returns or under ``key``."""
+    result = await run_in_threadpool(call)
     return JSONResponse(result if key is None else {key: result})
 
 
@@ -127,8 +129,8 @@ SEARCH_DOC = _doc(
 
 
 @router.post("/api/v0/bundles/", **SEARCH_DOC)
-async def search_offers(request: Request, user: MaybeUser) -> JSONResponse:
-    return await _call(request, "search_offers", await _body(request), key="offers")
+async def search_offers(request: Request, user: MaybeUser, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.search_offers, await _body(request)), key="offers")
 
 
 @router.put(
@@ -139,24 +141,26 @@ async def search_offers(request: Request, user: MaybeUser) -> JSONResponse:
         {"select_cols": ["*"], "q": SEARCH_EXAMPLE},
     ),
 )
-async def search_asks(request: Request, user: MaybeUser) -> JSONResponse:
-    return await _call(request, "search_offers", await _body(request), key="offers")
+async def search_asks(request: Request, user: MaybeUser, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.search_offers, await _body(request)), key="offers")
 
 
 @router.get(
     "/api/v0/bundles/",
     **_doc("Search offers with the query as URL-encoded JSON in ?q=", {"offers": [OFFER_EXAMPLE]}),
 )
-async def search_offers_get(request: Request, user: MaybeUser) -> JSONResponse:
-    return await _call(request, "search_offers", _json_param(request, "q") or {}, key="offers")
+async def search_offers_get(request: Request, user: MaybeUser, store: StoreDep) -> JSONResponse:
+    return await _answer(
+        partial(store.search_offers, _json_param(request, "q") or {}), key="offers"
+    )
 
 
 @router.get(
     "/api/v0/gpu_names/unique/",
     **_doc("The GPU model names on the market", {"gpu_names": ["RTX 3090", "RTX 4090"]}),
 )
-async def gpu_names(request: Request) -> JSONResponse:
-    return await _call(request, "gpu_names")
+async def gpu_names(store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.gpu_names))
 
 
 RENT_EXAMPLE = {
@@ -179,8 +183,8 @@ RENT_EXAMPLE = {
         RENT_EXAMPLE,
     ),
 )
-async def rent(request: Request, ask_id: str, user: User) -> JSONResponse:
-    return await _call(request, "rent", user, _int(ask_id, "ask_id"), await _body(request))
+async def rent(request: Request, ask_id: str, user: User, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.rent, user, _int(ask_id, "ask_id"), await _body(request)))
 
 
 # --- instances ------------------------------------------------------------------------------------
@@ -224,8 +228,8 @@ SUCCESS = {"success": True}
     "/api/v0/instances/",
     **_doc("The caller's instances (owner=me)", {"instances": [INSTANCE_EXAMPLE]}),
 )
-async def list_instances(request: Request, user: User) -> JSONResponse:
-    return await _call(request, "list_instances", user, key="instances")
+async def list_instances(user: User, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.list_instances, user), key="instances")
 
 
 @router.put(
@@ -236,8 +240,8 @@ async def list_instances(request: Request, user: User) -> JSONResponse:
         {"ids": [26000017], "state": "stopped"},
     ),
 )
-async def manage_instances(request: Request, user: User) -> JSONResponse:
-    return await _call(request, "manage_instances", user, await _body(request))
+async def manage_instances(request: Request, user: User, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.manage_instances, user, await _body(request)))
 
 
 @router.delete(
@@ -248,8 +252,8 @@ async def manage_instances(request: Request, user: User) -> JSONResponse:
         {"instance_ids": [26000017]},
     ),
 )
-async def destroy_instances(request: Request, user: User) -> JSONResponse:
-    return await _call(request, "destroy_instances", user, await _body(request))
+async def destroy_instances(request: Request, user: User, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.destroy_instances, user, await _body(request)))
 
 
 @router.get(
@@ -260,8 +264,8 @@ async def destroy_instances(request: Request, user: User) -> JSONResponse:
                       "gpu_name": "RTX 4090"}]},
     ),
 )  # fmt: skip
-async def instance_filters(request: Request, user: User) -> JSONResponse:
-    return await _call(request, "instance_filters", user)
+async def instance_filters(user: User, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.instance_filters, user))
 
 
 @router.get(
@@ -279,16 +283,17 @@ async def instance_filters(request: Request, user: User) -> JSONResponse:
         },
     ),
 )
-async def list_instances_page(request: Request, user: User) -> JSONResponse:
-    return await _call(
-        request,
-        "list_instances_page",
-        user,
-        _json_param(request, "select_filters"),
-        _json_param(request, "order_by"),
-        _json_param(request, "limit"),
-        request.query_params.get("after_token"),
-        _json_param(request, "select_cols"),
+async def list_instances_page(request: Request, user: User, store: StoreDep) -> JSONResponse:
+    return await _answer(
+        partial(
+            store.list_instances_page,
+            user,
+            _json_param(request, "select_filters"),
+            _json_param(request, "order_by"),
+            _json_param(request, "limit"),
+            request.query_params.get("after_token"),
+            _json_param(request, "select_cols"),
+        )
     )
 
 
@@ -299,39 +304,49 @@ async def list_instances_page(request: Request, user: User) -> JSONResponse:
         {"instances": INSTANCE_EXAMPLE},
     ),
 )
-async def get_instance(request: Request, instance_id: str, user: User) -> JSONResponse:
-    return await _call(request, "get_instance", user, _int(instance_id, "id"), key="instances")
+async def get_instance(
+    request: Request, instance_id: str, user: User, store: StoreDep
+) -> JSONResponse:
+    return await _answer(
+        partial(store.get_instance, user, _int(instance_id, "id")), key="instances"
+    )
 
 
 @router.put(
     "/api/v0/instances/{instance_id}/",
     **_doc("Start or stop an instance, or change its label", SUCCESS, {"state": "stopped"}),
 )
-async def manage_instance(request: Request, instance_id: str, user: User) -> JSONResponse:
-    return await _call(
-        request, "manage_instance", user, _int(instance_id, "id"), await _body(request)
+async def manage_instance(
+    request: Request, instance_id: str, user: User, store: StoreDep
+) -> JSONResponse:
+    return await _answer(
+        partial(store.manage_instance, user, _int(instance_id, "id"), await _body(request))
     )
 
 
 @router.delete("/api/v0/instances/{instance_id}/", **_doc("Destroy an instance", SUCCESS))
-async def destroy(request: Request, instance_id: str, user: User) -> JSONResponse:
-    return await _call(request, "destroy", user, _int(instance_id, "id"))
+async def destroy(instance_id: str, user: User, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.destroy, user, _int(instance_id, "id")))
 
 
 @router.put(
     "/api/v0/instances/bid_price/{instance_id}/",
     **_doc("Change an interruptible instance's bid", SUCCESS, {"client_id": "me", "price": 0.5}),
 )
-async def change_bid(request: Request, instance_id: str, user: User) -> JSONResponse:
-    return await _call(request, "change_bid", user, _int(instance_id, "id"), await _body(request))
+async def change_bid(
+    request: Request, instance_id: str, user: User, store: StoreDep
+) -> JSONResponse:
+    return await _answer(
+        partial(store.change_bid, user, _int(instance_id, "id"), await _body(request))
+    )
 
 
 @router.put(
     "/api/v0/instances/reboot/{instance_id}/",
     **_doc("Reboot a running instance (it keeps its GPUs)", SUCCESS, {}),
 )
-async def reboot(request: Request, instance_id: str, user: User) -> JSONResponse:
-    return await _call(request, "reboot", user, _int(instance_id, "id"))
+async def reboot(instance_id: str, user: User, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.reboot, user, _int(instance_id, "id")))
 
 
 # --- volumes --------------------------------------------------------------------------------------
@@ -368,8 +383,8 @@ VOLUME_EXAMPLE = {
         {"machine_id": {"eq": 10457}, "disk_space": {"gte": 50}, "allocated_storage": 50},
     ),
 )
-async def search_volumes(request: Request, user: MaybeUser) -> JSONResponse:
-    return await _call(request, "search_volume_offers", await _body(request), key="offers")
+async def search_volumes(request: Request, user: MaybeUser, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.search_volume_offers, await _body(request)), key="offers")
 
 
 @router.put(
@@ -380,13 +395,13 @@ async def search_volumes(request: Request, user: MaybeUser) -> JSONResponse:
         {"id": 40000123, "size": 50, "name": "weights"},
     ),
 )
-async def create_volume(request: Request, user: User) -> JSONResponse:
-    return await _call(request, "create_volume", user, await _body(request))
+async def create_volume(request: Request, user: User, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.create_volume, user, await _body(request)))
 
 
 @router.get("/api/v0/volumes/", **_doc("The caller's volumes", {"volumes": [VOLUME_EXAMPLE]}))
-async def list_volumes(request: Request, user: User) -> JSONResponse:
-    return await _call(request, "list_volumes", user)
+async def list_volumes(user: User, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.list_volumes, user))
 
 
 @router.delete(
@@ -397,14 +412,14 @@ async def list_volumes(request: Request, user: User) -> JSONResponse:
         {"id": 35000001},
     ),
 )
-async def delete_volume(request: Request, user: User) -> JSONResponse:
+async def delete_volume(request: Request, user: User, store: StoreDep) -> JSONResponse:
     given = request.query_params.get("id")
     if given is None:
         body = await _body(request)
         given = body.get("id") if isinstance(body, dict) else None
     if given is None:
         raise InvalidArgs('Give the volume id as ?id=N or in the body as {"id": N}.', field="id")
-    return await _call(request, "delete_volume", user, _int(str(given), "id"))
+    return await _answer(partial(store.delete_volume, user, _int(str(given), "id")))
 
 
 # --- account --------------------------------------------------------------------------------------
@@ -417,8 +432,8 @@ async def delete_volume(request: Request, user: User) -> JSONResponse:
         {"id": 1, "email": "user1@sandbox.invalid", "credit": 987.65, "balance": 0.0},
     ),
 )
-async def current_user(request: Request, user: User) -> JSONResponse:
-    return await _call(request, "current_user", user)
+async def current_user(user: User, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.current_user, user))
 
 
 SSH_KEY_EXAMPLE = {
@@ -431,8 +446,8 @@ SSH_KEY_EXAMPLE = {
 
 
 @router.get("/api/v0/ssh/", **_doc("The caller's SSH public keys (a list)", [SSH_KEY_EXAMPLE]))
-async def list_ssh_keys(request: Request, user: User) -> JSONResponse:
-    return await _call(request, "list_ssh_keys", user)
+async def list_ssh_keys(user: User, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.list_ssh_keys, user))
 
 
 @router.post(
@@ -443,10 +458,12 @@ async def list_ssh_keys(request: Request, user: User) -> JSONResponse:
         {"ssh_key": SSH_KEY_EXAMPLE["public_key"]},
     ),
 )
-async def add_ssh_key(request: Request, user: User) -> JSONResponse:
-    return await _call(request, "add_ssh_key", user, await _body(request))
+async def add_ssh_key(request: Request, user: User, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.add_ssh_key, user, await _body(request)))
 
 
 @router.delete("/api/v0/ssh/{key_id}/", **_doc("Remove an SSH public key", SUCCESS))
-async def delete_ssh_key(request: Request, key_id: str, user: User) -> JSONResponse:
-    return await _call(request, "delete_ssh_key", user, _int(key_id, "id"))
+async def delete_ssh_key(
+    request: Request, key_id: str, user: User, store: StoreDep
+) -> JSONResponse:
+    return await _answer(partial(store.delete_ssh_key, user, _int(key_id, "id")))

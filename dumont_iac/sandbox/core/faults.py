@@ -2,9 +2,9 @@
 
 Clients must survive a marketplace that answers 5xx, stalls, or commits a change and then loses
 the answer (the reason a rent must never be retried blindly). A ``FaultPlan`` holds the armed
-faults; ``FaultMiddleware`` applies them in front of every marketplace route:
+faults; ``FaultMiddleware`` applies them in front of every service's routes:
 
-- ``error``: answer ``status`` (5xx) in the marketplace's envelope without running the route.
+- ``error``: answer ``status`` (5xx) in the service's envelope without running the route.
 - ``hang``: wait ``seconds`` (real time), then run the route as usual; a client with a shorter
   timeout gives up while the change still happens.
 - ``drop``: run the route so its change is committed, then send the start of the response and
@@ -16,13 +16,15 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import itertools
-import json
 import logging
 import threading
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dumont_iac.sandbox.core.errors import InjectedFault
+from dumont_iac.sandbox.core.handlers import Envelopes
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +106,10 @@ class FaultPlan:
 
 
 class FaultMiddleware:
-    def __init__(self, app: ASGIApp, plan: FaultPlan) -> None:
+    def __init__(self, app: ASGIApp, plan: FaultPlan, envelopes: Envelopes) -> None:
         self.app = app
         self.plan = plan
+        self.envelopes = envelopes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(UNFAULTED_PREFIXES):
@@ -118,7 +121,8 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
         elif fault.kind == "error":
             log.info("injected fault: %s %s answers %d", method, path, fault.status)
-            await _send_error(send, fault.status)
+            answer = self.envelopes.for_path(path).error(InjectedFault(fault.status))
+            await answer(scope, receive, send)
         elif fault.kind == "hang":
             log.info("injected fault: %s %s hangs %gs", method, path, fault.seconds)
             # Read the body first: a client that gives up during the hang leaves no body to
@@ -172,20 +176,3 @@ async def _buffered(receive: Receive) -> Receive:
         return pending.pop() if pending else await receive()
 
     return replay
-
-
-async def _send_error(send: Send, status: int) -> None:
-    body = json.dumps(
-        {"success": False, "error": "server_error", "msg": f"Injected fault: HTTP {status}."}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dumont_iac.sandbox.errors import InvalidArgs, LabelTooLong
+from dumont_iac.sandbox.marketplace.errors import InvalidArgs, LabelTooLong
 
 MAX_LABEL = 256
 MAX_ONSTART = 4096

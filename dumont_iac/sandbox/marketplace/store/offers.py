@@ -5,15 +5,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dumont_iac.sandbox.errors import NoSuchAsk
-from dumont_iac.sandbox.query import OFFERS, compile_search
-from dumont_iac.sandbox.store import rows
-from dumont_iac.sandbox.store.base import OFFLINE_MSG, StoreBase, operation
+from dumont_iac.sandbox.marketplace.errors import NoSuchAsk
+from dumont_iac.sandbox.marketplace.query import OFFERS, compile_search
+from dumont_iac.sandbox.marketplace.store import rows
+from dumont_iac.sandbox.marketplace.store.base import OFFLINE_MSG, StoreBase, operation
+from dumont_iac.sandbox.marketplace.store.shapes import (
+    GpuNames,
+    MachineFailed,
+    MachineRecovered,
+    Offer,
+    TakenOffer,
+)
 
 
 class OfferActions(StoreBase):
     @operation
-    def search_offers(self, query: Any) -> list[dict[str, Any]]:
+    def search_offers(self, query: Any) -> list[Offer]:
         search = compile_search(query, OFFERS, self.now)
         found = self._dicts(
             f"SELECT * FROM offers WHERE {search.where} ORDER BY {search.order_by} LIMIT :_limit",
@@ -22,7 +29,7 @@ class OfferActions(StoreBase):
         return [rows.offer(row, search, self.now) for row in found]
 
     @operation
-    def gpu_names(self) -> dict[str, list[str]]:
+    def gpu_names(self) -> GpuNames:
         names = {attrs["gpu_name"] for attrs in self._all_machines()}
         return {"gpu_names": sorted(names)}
 
@@ -30,7 +37,7 @@ class OfferActions(StoreBase):
         return [json.loads(row["attrs"]) for row in self._db.execute("SELECT attrs FROM machines")]
 
     @operation
-    def take_offer(self, ask_id: int) -> dict[str, Any]:
+    def take_offer(self, ask_id: int) -> TakenOffer:
         """Another tenant rents the offer: its GPUs are gone until the machine fails."""
         offer = self._db.execute("SELECT * FROM offers WHERE id = ?", (ask_id,)).fetchone()
         if offer is None:
@@ -44,7 +51,7 @@ class OfferActions(StoreBase):
         return {"ask_id": ask_id, "machine_id": offer["machine_id"]}
 
     @operation
-    def fail_machine(self, machine_id: int) -> dict[str, Any]:
+    def fail_machine(self, machine_id: int) -> MachineFailed:
         self._machine(machine_id)
         self._db.execute("UPDATE machines SET failed = 1 WHERE id = ?", (machine_id,))
         cursor = self._db.execute(
@@ -57,7 +64,7 @@ class OfferActions(StoreBase):
         return {"machine_id": machine_id, "instances_offline": cursor.rowcount}
 
     @operation
-    def recover_machine(self, machine_id: int) -> dict[str, Any]:
+    def recover_machine(self, machine_id: int) -> MachineRecovered:
         self._machine(machine_id)
         self._db.execute("UPDATE machines SET failed = 0 WHERE id = ?", (machine_id,))
         self._refresh_machine(machine_id)

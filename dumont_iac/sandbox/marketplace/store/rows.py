@@ -9,18 +9,26 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from typing import Any
+from typing import Any, cast
 
-from dumont_iac.sandbox.lifecycle import HOLDS_GPUS
-from dumont_iac.sandbox.market import HOURS_PER_MONTH
-from dumont_iac.sandbox.query import Search
-from dumont_iac.sandbox.store.tables import OFFER_BOOLEANS, VOLUME_OFFER_BOOLEANS
+from dumont_iac.sandbox.marketplace.lifecycle import HOLDS_GPUS
+from dumont_iac.sandbox.marketplace.market import HOURS_PER_MONTH
+from dumont_iac.sandbox.marketplace.query import Search
+from dumont_iac.sandbox.marketplace.store.schema import OFFER_BOOLEANS, VOLUME_OFFER_BOOLEANS
+from dumont_iac.sandbox.marketplace.store.shapes import (
+    AttachedVolume,
+    Instance,
+    Offer,
+    PortBinding,
+    Volume,
+    VolumeOffer,
+)
 
 HIDDEN_COLUMNS = ("country", "gpu_ids")
 RESERVED_DISCOUNT = 0.2  # what a reserved (prepaid) rental saves, shown for type=reserved
 
 
-def offer(data: dict[str, Any], search: Search, now: float) -> dict[str, Any]:
+def offer(data: dict[str, Any], search: Search, now: float) -> Offer:
     """``data`` (an offers row as a dict, changed in place) as the search answers it."""
     gpu_ids = [int(g) for g in data["gpu_ids"].split(",")] if data["gpu_ids"] else []
     for name in HIDDEN_COLUMNS:
@@ -49,10 +57,10 @@ def offer(data: dict[str, Any], search: Search, now: float) -> dict[str, Any]:
     )
     if search.offer_type == "reserved":
         data["discounted_dph_total"] = price * (1 - RESERVED_DISCOUNT) + storage
-    return data
+    return cast(Offer, data)  # the columns above, as the search answers them
 
 
-def volume_offer(data: dict[str, Any], search: Search, now: float) -> dict[str, Any]:
+def volume_offer(data: dict[str, Any], search: Search, now: float) -> VolumeOffer:
     data.pop("country", None)
     for name in VOLUME_OFFER_BOOLEANS:
         data[name] = bool(data[name])
@@ -66,7 +74,7 @@ def volume_offer(data: dict[str, Any], search: Search, now: float) -> dict[str, 
         rentable=data["disk_space"] > 0,
         resource_type="volume",
     )
-    return data
+    return cast(VolumeOffer, data)
 
 
 def _stable_hex(*parts: Any, length: int = 32) -> str:
@@ -75,16 +83,16 @@ def _stable_hex(*parts: Any, length: int = 32) -> str:
 
 def instance(
     row: sqlite3.Row,
-    volumes: list[dict[str, Any]],
+    volumes: list[AttachedVolume],
     now: float,
-) -> dict[str, Any]:
+) -> Instance:
     snap = json.loads(row["offer"])
     actual = row["actual"]
     holds = actual in HOLDS_GPUS
     storage_hourly = row["disk"] * row["storage_cost"] / HOURS_PER_MONTH
     env = json.loads(row["env"])
     host_ports: dict[str, str] = json.loads(row["ports"])
-    ports = (
+    ports: dict[str, list[PortBinding]] | None = (
         {spec: [{"HostIp": "0.0.0.0", "HostPort": port}] for spec, port in host_ports.items()}
         if actual == "running"
         else None
@@ -170,9 +178,7 @@ def instance(
     }
 
 
-def volume(
-    row: sqlite3.Row, attrs: dict[str, Any], instance_ids: list[int], now: float
-) -> dict[str, Any]:
+def volume(row: sqlite3.Row, attrs: dict[str, Any], instance_ids: list[int], now: float) -> Volume:
     return {
         "id": row["id"],
         "volume_name": f"V.{row['id']}",

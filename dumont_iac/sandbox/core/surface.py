@@ -1,32 +1,26 @@
-"""The fault-injection surface under ``/_sandbox/``: make the market misbehave on purpose.
+"""The service-neutral part of the ``/_sandbox/`` surface: transport faults, the clock, the
+rate limits, a reset, and a summary of the sandbox's state.
 
-Only the key the sandbox was started with may call it. Market events (another tenant takes an
-offer, an outbid, a machine failure, image pulls that never finish) change the store; transport
-faults (5xx, hang, dropped response) are armed on the fault plan; the clock and the rate limits
-can be changed while running.
+Only the key the sandbox was started with may call it. Each service adds its own events to the
+same prefix (``marketplace.surface``) and its counts to the summary (``app.state.counts``).
 """
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dumont_iac.sandbox.deps import get_clock, get_store, require_sandbox_key
-from dumont_iac.sandbox.faults import MAX_HANG_SECONDS, FaultKind
-from dumont_iac.sandbox.store.instances import MAX_STALLS
-
-# Ids are SQLite integers: a larger number can name nothing, and is refused as bad input.
-Id = Annotated[int, Path(ge=0, le=2**63 - 1)]
+from dumont_iac.sandbox.core.auth import require_sandbox_key
+from dumont_iac.sandbox.core.faults import MAX_HANG_SECONDS, FaultKind
 
 router = APIRouter(
     prefix="/_sandbox", tags=["sandbox faults"], dependencies=[Depends(require_sandbox_key)]
 )
 
 
-def _example(body: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+def example(body: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
     return {200: {"content": {"application/json": {"example": body}}}}
 
 
@@ -106,83 +100,10 @@ class RateLimitMode(BaseModel):
     )
 
 
-class NewUser(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"credit": 50.0, "api_key": "tenant-2"}]}
-    )
-    credit: float = Field(default=100.0, ge=0, le=1e9, description="Starting credit in $.")
-    api_key: str | None = Field(
-        default=None,
-        min_length=8,
-        max_length=128,
-        pattern=r"^[A-Za-z0-9_.\-]+$",
-        description="The new user's key; generated when absent.",
-    )
-
-
-@router.post(
-    "/offers/{ask_id}/take",
-    summary="Another tenant rents this offer",
-    responses=_example({"success": True, "ask_id": 12000042, "machine_id": 17}),
-)
-def take_offer(ask_id: Id, request: Request) -> dict[str, Any]:
-    return {"success": True, **get_store(request).take_offer(ask_id)}
-
-
-@router.post(
-    "/instances/{instance_id}/outbid",
-    summary="A higher bid takes this interruptible instance's GPUs (it stops, keeping its data)",
-    responses=_example({"success": True, "instance_id": 26000001, "winning_bid": 0.3851}),
-)
-def outbid(instance_id: Id, request: Request) -> dict[str, Any]:
-    return {"success": True, **get_store(request).outbid(instance_id)}
-
-
-@router.post(
-    "/machines/{machine_id}/fail",
-    summary="The machine fails: its instances go offline and its offers disappear",
-    responses=_example({"success": True, "machine_id": 17, "instances_offline": 1}),
-)
-def fail_machine(machine_id: Id, request: Request) -> dict[str, Any]:
-    return {"success": True, **get_store(request).fail_machine(machine_id)}
-
-
-@router.post(
-    "/machines/{machine_id}/recover",
-    summary="The machine comes back and is offered again",
-    responses=_example({"success": True, "machine_id": 17}),
-)
-def recover_machine(machine_id: Id, request: Request) -> dict[str, Any]:
-    return {"success": True, **get_store(request).recover_machine(machine_id)}
-
-
-class StallSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"times": 1}]})
-    times: int = Field(default=1, ge=1, le=MAX_STALLS, description="How many rentals stall.")
-
-
-@router.post(
-    "/stalls",
-    summary="The next rentals stay loading (an image pull that never ends) until released",
-    responses=_example({"success": True, "armed": 1}),
-)
-def stall_rentals(body: StallSpec, request: Request) -> dict[str, Any]:
-    return {"success": True, **get_store(request).stall_next_rentals(body.times)}
-
-
-@router.delete(
-    "/stalls",
-    summary="Disarm pending stalls and let stalled rentals finish loading",
-    responses=_example({"success": True, "released": 1, "disarmed": 0}),
-)
-def release_stalls(request: Request) -> dict[str, Any]:
-    return {"success": True, **get_store(request).release_stalls()}
-
-
 @router.post(
     "/faults",
     summary="Break the next calls to an endpoint: answer 5xx, hang, or drop the response",
-    responses=_example(FAULT_RESPONSE),
+    responses=example(FAULT_RESPONSE),
 )
 def arm_fault(
     request: Request, spec: Annotated[FaultSpec, Body(openapi_examples=FAULT_EXAMPLES)]
@@ -194,7 +115,7 @@ def arm_fault(
 @router.get(
     "/faults",
     summary="The faults still armed",
-    responses=_example({"faults": [FAULT_RESPONSE["fault"]]}),
+    responses=example({"faults": [FAULT_RESPONSE["fault"]]}),
 )
 def list_faults(request: Request) -> dict[str, Any]:
     return {"faults": request.app.state.faults.active()}
@@ -203,7 +124,7 @@ def list_faults(request: Request) -> dict[str, Any]:
 @router.delete(
     "/faults",
     summary="Disarm every fault",
-    responses=_example({"success": True, "cleared": 1}),
+    responses=example({"success": True, "cleared": 1}),
 )
 def clear_faults(request: Request) -> dict[str, Any]:
     return {"success": True, "cleared": request.app.state.faults.clear()}
@@ -212,20 +133,20 @@ def clear_faults(request: Request) -> dict[str, Any]:
 @router.post(
     "/clock/advance",
     summary="Jump the sandbox clock forward (lifecycles and billing follow)",
-    responses=_example({"success": True, "now": 1767225600.0, "speed": 1.0}),
+    responses=example({"success": True, "now": 1767225600.0, "speed": 1.0}),
 )
 def advance_clock(body: ClockAdvance, request: Request) -> dict[str, Any]:
-    clock = get_clock(request)
+    clock = request.app.state.clock
     return {"success": True, "now": clock.advance(body.seconds), "speed": clock.speed}
 
 
 @router.put(
     "/clock/speed",
     summary="Run the sandbox clock this many times faster than real time",
-    responses=_example({"success": True, "now": 1767225600.0, "speed": 60.0}),
+    responses=example({"success": True, "now": 1767225600.0, "speed": 60.0}),
 )
 def set_clock_speed(body: ClockSpeed, request: Request) -> dict[str, Any]:
-    clock = get_clock(request)
+    clock = request.app.state.clock
     clock.set_speed(body.speed)
     return {"success": True, "now": clock.now(), "speed": clock.speed}
 
@@ -233,7 +154,7 @@ def set_clock_speed(body: ClockSpeed, request: Request) -> dict[str, Any]:
 @router.put(
     "/rate-limits",
     summary="Change the rate limits: realistic, off, or every gap scaled",
-    responses=_example({"success": True, "rate_limits": "0.1"}),
+    responses=example({"success": True, "rate_limits": "0.1"}),
 )
 def set_rate_limits(body: RateLimitMode, request: Request) -> dict[str, Any]:
     limiter = request.app.state.rate_limiter
@@ -242,20 +163,9 @@ def set_rate_limits(body: RateLimitMode, request: Request) -> dict[str, Any]:
 
 
 @router.post(
-    "/users",
-    summary="Create another user (tenant) with its own key and credit",
-    responses=_example({"success": True, "user_id": 2, "api_key": "tenant-2", "credit": 50.0}),
-)
-def create_user(body: NewUser, request: Request) -> dict[str, Any]:
-    key = body.api_key or secrets.token_urlsafe(24)
-    user_id = get_store(request).create_user(key, body.credit)
-    return {"success": True, "user_id": user_id, "api_key": key, "credit": body.credit}
-
-
-@router.post(
     "/reset",
     summary="Disarm every fault, forget rate-limit history, restore the started settings",
-    responses=_example({"success": True, "cleared_faults": 0, "rate_limits": "off"}),
+    responses=example({"success": True, "cleared_faults": 0, "rate_limits": "off"}),
 )
 def reset(request: Request) -> dict[str, Any]:
     state = request.app.state
@@ -268,7 +178,7 @@ def reset(request: Request) -> dict[str, Any]:
 @router.get(
     "/state",
     summary="A summary of the sandbox: clock, limits, armed faults, market counts",
-    responses=_example(
+    responses=example(
         {
             "now": 1767225600.0,
             "speed": 60.0,
@@ -288,5 +198,5 @@ def state_summary(request: Request) -> dict[str, Any]:
         "speed": state.clock.speed,
         "rate_limits": state.rate_limiter.mode,
         "faults": state.faults.active(),
-        **get_store(request).snapshot_counts(),
+        **state.counts(),
     }

@@ -1,9 +1,13 @@
-"""The SQLite tables behind the store, and opening a database file.
+"""The marketplace's SQLite tables, as numbered migrations (``core.db`` applies them).
 
 Offers and volume offers are denormalised (one column per searchable field) so a search is one
 indexed scan with no join; their columns come from the market's own row builders, so the
 schema cannot drift from what the market produces. Ids come from AUTOINCREMENT sequences that
 start in realistic, disjoint ranges and are never reused, so a taken ask id never comes back.
+
+Never edit a released step: a file written by an older release runs only the steps after its
+own version. Step 1 is the first released schema, exactly; step 2 adds instances' workspace
+files.
 """
 
 from __future__ import annotations
@@ -11,9 +15,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from dumont_iac.sandbox.market import generate_machines, offer_row, volume_offer_row
+from dumont_iac.sandbox.core.db import Migration
+from dumont_iac.sandbox.marketplace.market import generate_machines, offer_row, volume_offer_row
 
-SCHEMA_VERSION = "1"
 FIRST_IDS = {"offers": 12_000_000, "instances": 26_000_000, "volumes": 35_000_000,
              "volume_offers": 40_000_000, "leases": 1, "ssh_keys": 1_000, "users": 0}  # fmt: skip
 
@@ -46,7 +50,7 @@ def _table(name: str, columns: dict[str, str], extra: str = "") -> str:
     return f"CREATE TABLE {name} (id INTEGER PRIMARY KEY AUTOINCREMENT, {body}{extra})"
 
 
-SCHEMA = [
+SCHEMA_1 = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, key_hash TEXT NOT NULL UNIQUE,"
     " email TEXT NOT NULL, credit REAL NOT NULL, created_at REAL NOT NULL)",
@@ -80,44 +84,28 @@ SCHEMA = [
 ]
 
 
-def connect(path: str) -> sqlite3.Connection:
-    """A connection shared by the store's threads (the store serialises every use)."""
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    db.row_factory = sqlite3.Row
-    if path != ":memory:" and not path.startswith("file::memory:"):
-        # WAL keeps readers off writers' backs; NORMAL syncs at checkpoints, not every commit.
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-    return db
-
-
-def is_initialised(db: sqlite3.Connection) -> bool:
-    row = db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
-    ).fetchone()
-    return row is not None
-
-
-def create_schema(db: sqlite3.Connection) -> None:
-    for statement in SCHEMA:
+def _first_schema(db: sqlite3.Connection) -> None:
+    for statement in SCHEMA_1:
         db.execute(statement)
     db.executemany("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", list(FIRST_IDS.items()))
-    db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
 
 
-def insert_row(db: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
-    names = ", ".join(row)
-    marks = ", ".join("?" for _ in row)
-    cursor = db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+# An instance's workspace: a few small files, written and read through the /_sandbox/ surface
+# (snapshots copy them). They go when the instance is destroyed, as its disk does.
+SCHEMA_2 = [
+    "CREATE TABLE workspace_files (instance_id INTEGER NOT NULL, path TEXT NOT NULL,"
+    " content BLOB NOT NULL, size INTEGER NOT NULL, updated_at REAL NOT NULL,"
+    " PRIMARY KEY (instance_id, path)) WITHOUT ROWID",
+]
 
 
-def insert_rows(db: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    names = ", ".join(rows[0])
-    marks = ", ".join("?" for _ in rows[0])
-    db.executemany(
-        f"INSERT INTO {table} ({names}) VALUES ({marks})", [tuple(r.values()) for r in rows]
-    )
+def _workspace_files(db: sqlite3.Connection) -> None:
+    for statement in SCHEMA_2:
+        db.execute(statement)
+
+
+MIGRATIONS = [
+    Migration(1, "users, machines, offers, leases, instances, volumes, ssh keys", _first_schema),
+    Migration(2, "instances' workspace files", _workspace_files),
+]
+LATEST = len(MIGRATIONS)
