@@ -60,6 +60,7 @@ class Endpoint:
     idempotent: bool = True  # False: never resent after a 5xx or a lost answer
     per_address: bool = False  # limited per client address rather than per key
     retries_500: bool = False  # a 500 is retried too: for calls that must finish (destroy)
+    penalty: float = 0.0  # lock-out when called again too soon after a refusal
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class HttpApi:
             endpoint.name,
             endpoint.gap * self.service.pacing_scale,
             endpoint.burst,
+            endpoint.penalty * self.service.pacing_scale,
         )
         backoff = wait_exponential(multiplier=self.retry.initial, max=self.retry.maximum)
         retrying = Retrying(

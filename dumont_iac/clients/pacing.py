@@ -36,19 +36,25 @@ class Pacer:
         gap: float,
         burst: int = 1,
         *,
+        penalty: float = 0.0,
         now: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if gap < 0 or burst < 1:
-            raise InvalidValue(f"gap must be >= 0 and burst >= 1, got gap={gap!r} burst={burst!r}")
+        if gap < 0 or burst < 1 or penalty < 0:
+            raise InvalidValue(
+                f"gap and penalty must be >= 0 and burst >= 1, got gap={gap!r} burst={burst!r} "
+                f"penalty={penalty!r}"
+            )
         self.documented = gap
         self.gap = gap
         self.burst = burst
+        self.penalty = penalty
         self._now = now
         self._sleep = sleep
         self._lock = threading.Lock()
         self._tat = 0.0  # theoretical arrival time of the next call if calls came at the rate
         self._widened_at = float("-inf")
+        self._refusals = 0  # slots booked before the latest refusal are booked again
 
     def reserve(self) -> float:
         """Book the next slot; return how long the caller must wait for it."""
@@ -60,11 +66,20 @@ class Pacer:
             return start - now
 
     def wait(self) -> float:
-        """Block until this caller's slot; return the seconds waited."""
-        delay = self.reserve()
-        if delay > 0:
-            self._sleep(delay)
-        return delay
+        """Block until this caller's slot; return the seconds waited.
+
+        A refusal while waiting voids the slot (the server's window moved): calling then would
+        be refused too, and some servers lock a caller out longer for calling again too soon.
+        """
+        waited = 0.0
+        while True:
+            refusals = self._refusals
+            delay = self.reserve()
+            if delay > 0:
+                self._sleep(delay)
+                waited += delay
+            if self._refusals == refusals:
+                return waited
 
     def refused(self, retry_after: float | None = None) -> None:
         """The server refused a call (429): treat the budget as spent until one gap from now
@@ -77,11 +92,16 @@ class Pacer:
         """
         with self._lock:
             now = self._now()
-            wait = max(self.burst * self.gap, retry_after or 0.0)
-            self._tat = max(self._tat, now + wait)
+            self._refusals += 1
+            spent = self.burst * self.gap  # the budget counts as used until one gap from now
             if now - self._widened_at >= self.gap:
                 self._widened_at = now
                 self.gap = min(max(self.gap * LEARN_FACTOR, retry_after or 0.0), self.ceiling)
+            # A lock-out for calling again too soon grows with the server's strictness, as
+            # far as the widened gap has measured it.
+            lockout = self.penalty * (self.gap / self.documented) if self.documented else 0.0
+            wait = max(spent, retry_after or 0.0, lockout)
+            self._tat = max(self._tat, now + wait)
 
     @property
     def ceiling(self) -> float:
@@ -100,7 +120,7 @@ def key_fingerprint(key: str | None) -> str:
 
 
 def pacer_for(
-    base_url: str, identity: str, endpoint: str, gap: float, burst: int = 1
+    base_url: str, identity: str, endpoint: str, gap: float, burst: int = 1, penalty: float = 0.0
 ) -> Pacer | None:
     """The process-wide pacer of one endpoint for one caller; None when there is no gap."""
     if gap <= 0:
@@ -110,7 +130,7 @@ def pacer_for(
     with _registry_lock:
         pacer = _registry.get(key)
         if pacer is None or pacer.documented != effective or pacer.burst != burst:
-            pacer = Pacer(effective, burst)
+            pacer = Pacer(effective, burst, penalty=penalty)
             _registry[key] = pacer
         return pacer
 

@@ -84,7 +84,9 @@ def rent_cheapest(client: MarketplaceClient, args: GpuInstanceArgs, label: str) 
                 log.info("%s: offer %d was taken before it could be rented", label, offer.id)
                 taken.append(offer.id)
                 if len(taken) >= MAX_OFFERS_TRIED:
-                    raise NoMatchingOffer(_no_offer_sentence(wanted, found, taken)) from None
+                    raise NoMatchingOffer(
+                        _no_offer_sentence(client, wanted, found, taken)
+                    ) from None
                 continue
             finally:
                 _release(client.base_url, offer.id)
@@ -94,7 +96,7 @@ def rent_cheapest(client: MarketplaceClient, args: GpuInstanceArgs, label: str) 
                 rental.instance_id, " (recovered by label)" if rental.recovered else "",
             )  # fmt: skip
             return rental.instance_id
-    raise NoMatchingOffer(_no_offer_sentence(wanted, found, taken))
+    raise NoMatchingOffer(_no_offer_sentence(client, wanted, found, taken))
 
 
 def bid_for(args: GpuInstanceArgs, min_bid: float, storage_per_hour: float = 0.0) -> float:
@@ -200,14 +202,69 @@ def _release(base_url: str, offer_id: int) -> None:
         _claimed.discard((base_url, offer_id))
 
 
-def _no_offer_sentence(wanted: OfferFilter, found: int, taken: list[int]) -> str:
-    constraints = wanted.model_dump(exclude_defaults=True, exclude={"order", "limit", "disk_gb"})
+# The constraints a GpuInstance sets on a search, by the filter's field and the user's argument.
+_ARGUMENT_OF = {
+    "max_price_per_hour": "max_price_per_hour",
+    "gpu_names": "gpu_models",
+    "regions": "regions",
+    "min_vram_gb": "min_vram_gb",
+    "num_gpus": "gpu_count",
+    "min_num_gpus": "gpu_count",
+    "min_reliability": "min_reliability",
+    "min_cuda": "min_cuda",
+    "verified_only": "verified_only",
+    "min_disk_gb": "disk_gb",
+}
+_RELAXED = {"gpu_names": (), "regions": (), "verified_only": False}
+
+
+def _no_offer_sentence(
+    client: MarketplaceClient, wanted: OfferFilter, found: int, taken: list[int]
+) -> str:
+    """Why nothing could be rented, in the user's argument names: the one constraint that
+    excludes every offer, with the figure that would admit one."""
     if taken:
         return (
             f"every matching offer tried was taken before it could be rented (offers {taken}); "
             "deploy again, or widen the constraints"
         )
+    given = [f for f in _ARGUMENT_OF if getattr(wanted, f) != OfferFilter.model_fields[f].default]
+    for field in given:
+        relaxed = wanted.model_copy(update={field: _RELAXED.get(field), "limit": 1})
+        try:
+            admitted = client.search_offers(relaxed)
+        except DumontError:
+            break  # the explanation is a courtesy: never let it hide the real failure
+        if admitted:
+            return (
+                f"no offer satisfies these arguments ({found} found): "
+                f"{_admits(wanted, field, admitted[0])}"
+            )
+    settings = ", ".join(f"{_ARGUMENT_OF[f]}={getattr(wanted, f)!r}" for f in given) or "none"
     return (
-        f"no offer satisfies {constraints} ({found} found); raise max_price_per_hour, accept "
-        "more gpu_models or regions, or lower min_reliability"
+        f"no offer satisfies these arguments ({found} found), and no single one of them is the "
+        f"cause (set: {settings}); widen several, or try again when the market has changed"
+    )
+
+
+def _admits(wanted: OfferFilter, field: str, offer: Offer) -> str:
+    """The sentence for the constraint whose relaxing admits ``offer``."""
+    argument, value = _ARGUMENT_OF[field], getattr(wanted, field)
+    kind = " interruptible" if wanted.interruptible else ""
+    what = f"{offer.gpu_name} x{offer.num_gpus}"
+    if field == "max_price_per_hour":
+        where = f" in {', '.join(wanted.regions)}" if wanted.regions else ""
+        return (
+            f"the cheapest{kind} {what}{where} costs ${wanted.price(offer):.4f}/h; "
+            f"{argument} is {value:g}: raise max_price_per_hour to at least that"
+        )
+    if field == "min_reliability":
+        return (
+            f"the best matching host's reliability is below {argument}={value:g} "
+            f"(e.g. {what} at {offer.reliability_score or 0:.3f}): lower min_reliability"
+        )
+    return (
+        f"{argument}={list(value) if isinstance(value, tuple) else value!r} excludes every offer; "
+        f"without it, {what} in {offer.geolocation or 'an unknown place'} costs "
+        f"${wanted.price(offer):.4f}/h: change {argument}"
     )

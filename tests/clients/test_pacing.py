@@ -141,3 +141,27 @@ def test_the_registry_keeps_a_learned_gap():
     learned.refused()
     assert pacer_for("http://x", key_fingerprint("k"), "rent", 4.5) is learned
     pacing.forget_all()
+
+
+def test_after_a_refusal_the_next_call_waits_out_the_lockout_as_far_as_it_has_learned():
+    clock = FakeTime()
+    pacer = Pacer(1.0, penalty=3.0, now=clock, sleep=clock.sleep)
+    pacer.reserve()
+    pacer.refused()  # the server is stricter: 1.5 s gaps, and its lock-out 1.5 x 3 s
+    assert pacer.reserve() == pytest.approx(4.5)
+
+
+def test_a_slot_booked_before_a_refusal_is_booked_again():
+    clock = FakeTime()
+    pacer = Pacer(1.0, penalty=2.0, now=clock)
+    pacer.reserve()  # another caller holds the first slot; this one is booked at t=1
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if clock.now == pytest.approx(5001.0):
+            pacer.refused()  # while this caller slept, the other one was refused
+
+    pacer._sleep = sleep
+    waited = pacer.wait()
+    # Not at t=1, inside the lock-out, but after it: 1.5 x 2 s from the refusal.
+    assert waited == pytest.approx(1.0 + 3.0)

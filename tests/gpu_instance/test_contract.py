@@ -403,3 +403,27 @@ def test_the_plan_replaces_a_rental_that_will_never_run_again_and_says_why(check
     assert planned.changes and planned.replaces == ["status"] and planned.delete_before_replace
     running = checker.diff(URN, "gpu-0123456789ab", {**outputs, "status": "running"}, inputs)
     assert running.changes is False
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (
+            {"gpu_models": ["RTX 4090"], "regions": ["EU"], "max_price_per_hour": 0.001},
+            r"the cheapest interruptible RTX 4090 x1 in EU costs \$[0-9.]+/h; "
+            r"max_price_per_hour is 0.001: raise max_price_per_hour",
+        ),
+        (
+            {"min_cuda": 99.0},
+            r"min_cuda=99.0 excludes every offer; without it, .* costs \$[0-9.]+/h: "
+            r"change min_cuda",
+        ),
+    ],
+)
+def test_when_nothing_fits_the_error_names_the_argument_that_excludes_everything(
+    provider, market, arguments, said
+):
+    with pytest.raises(ProviderOperationError, match=said) as failed:
+        create(provider, **arguments)
+    assert "gpu_names" not in str(failed.value)  # the user's names, not the filter's
+    assert market.instances() == []

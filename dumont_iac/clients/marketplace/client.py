@@ -44,7 +44,7 @@ from dumont_iac.config import ServiceSettings, marketplace_settings, not_the_api
 # The marketplace's documented per-endpoint limits (minimum seconds between two calls by one
 # key; offer search: 10 per minute per address, as a burst of 10 refilled every 6 s).
 SEARCH = Endpoint("search offers", gap=6.0, burst=10, per_address=True)
-RENT = Endpoint("rent", gap=4.5, idempotent=False)
+RENT = Endpoint("rent", gap=4.5, idempotent=False, penalty=12.0)
 SHOW_INSTANCE = Endpoint("show instance", gap=2.0)
 LIST_INSTANCES = Endpoint("show instances", gap=1.0)
 MANAGE = Endpoint("manage instance", gap=1.0)
