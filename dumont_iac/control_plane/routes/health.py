@@ -1,0 +1,58 @@
+"""``/health`` and ``/health/agents``: open to all, so probes need no key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from dumont_iac.control_plane.models.common import answers
+
+router = APIRouter(tags=["health"])
+
+HEALTH_EXAMPLE = {"status": "ok", "store": "sqlite", "schema": "0001", "replica": "host:4242"}
+AGENTS_EXAMPLE = {
+    "replica": "host:4242",
+    "running": True,
+    "agents": [
+        {
+            "name": "standby_manager",
+            "description": "Executes requested failover actions, one replica per GPU.",
+            "ticks": 12,
+            "last_tick_at": 1_800_000_060.0,
+            "last_tick_ms": 3.1,
+            "last_error": None,
+            "last_error_at": None,
+            "detail": "no actions waiting",
+        }
+    ],
+}
+
+
+@router.get(
+    "/health",
+    summary="Answers once the service and its database are up",
+    responses=answers(HEALTH_EXAMPLE),
+)
+def health(request: Request) -> dict[str, Any]:
+    store = request.app.state.store
+    return {
+        "status": "ok" if store.ping() else "degraded",
+        "store": store.backend,
+        "schema": store.revision(),
+        "replica": request.app.state.settings.replica_id,
+    }
+
+
+@router.get(
+    "/health/agents",
+    summary="Each background agent of this replica: last tick, last error",
+    responses=answers(AGENTS_EXAMPLE),
+)
+def agents(request: Request) -> dict[str, Any]:
+    runner = request.app.state.agents
+    return {
+        "replica": request.app.state.settings.replica_id,
+        "running": request.app.state.agents_running,
+        "agents": [agent.health() for agent in runner.agents],
+    }

@@ -1,0 +1,126 @@
+"""The store on SQLite and on PostgreSQL: migrations, keys, per-user records, actions, events."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from dumont_iac.control_plane.clock import ManualClock
+from dumont_iac.control_plane.events import EventLog
+from dumont_iac.control_plane.leases import Leases
+from dumont_iac.control_plane.store import Store
+from dumont_iac.control_plane.store.actions import FAILED, RUNNING, SUCCEEDED
+from dumont_iac.control_plane.store.documents import FAILOVER_GLOBAL, STANDBY
+from dumont_iac.control_plane.store.migrate import head_revision
+from dumont_iac.control_plane.store.tables import metadata
+
+
+@pytest.fixture
+def store(db: str, clock: ManualClock):
+    store = Store.open(db, clock)
+    yield store
+    store.close()
+
+
+def test_a_new_database_is_migrated_to_the_newest_revision_matching_the_tables(store):
+    assert store.revision() == head_revision() == "0001"
+    with store.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+
+
+def test_migrating_again_changes_nothing(store):
+    store.migrate()
+    assert store.revision() == head_revision()
+
+
+def test_keys_are_stored_hashed_and_name_their_user(store):
+    user_id, key = store.users.create("alice")
+    assert key.startswith("dcp_") and len(key) > 40
+    with store.engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT key_hash FROM api_keys").scalars().all()
+    assert key not in stored and len(stored[0]) == 64
+    assert store.users.check(key).user_id == user_id
+    assert store.users.check(key + "x").user_id is None
+
+
+def test_documents_and_budgets_belong_to_their_user(store):
+    alice, _ = store.users.create("alice")
+    bob, _ = store.users.create("bob")
+    store.documents.put(alice, FAILOVER_GLOBAL, {"strategy": "warm_pool"})
+    store.documents.put(alice, STANDBY, {"zone": "us-east-1a"}, key="gpu-1")
+    assert store.documents.get(bob, FAILOVER_GLOBAL) is None
+    assert store.documents.list(bob, STANDBY) == {}
+    assert store.documents.delete(bob, STANDBY, key="gpu-1") is False
+    assert store.documents.list(alice, STANDBY) == {"gpu-1": {"zone": "us-east-1a"}}
+    store.documents.put(alice, FAILOVER_GLOBAL, {"strategy": "disabled"})
+    assert store.documents.get(alice, FAILOVER_GLOBAL) == {"strategy": "disabled"}
+
+    budget = store.budgets.create(alice, {"name": "b", "threshold": 5.0})
+    assert store.budgets.get(bob, budget) is None
+    assert store.budgets.replace(bob, budget, {"name": "stolen"}) is False
+    assert store.budgets.delete(bob, budget) is False
+    assert store.budgets.get(alice, budget) == {"name": "b", "threshold": 5.0}
+
+
+def test_an_action_is_claimed_only_under_the_lease_and_finished_once(store, clock):
+    user, _ = store.users.create("alice")
+    leases = Leases(store.engine, clock)
+    action = store.actions.request(user, "gpu-1", "restart")
+    assert store.actions.gpus_with_open_actions() == [(user, "gpu-1")]
+    assert store.actions.claim_next(user, "gpu-1", "r1", token=1) is None  # no lease yet
+
+    lease = leases.acquire(user, "gpu-1", "r1", ttl=10)
+    assert lease is not None
+    assert store.actions.gpus_with_open_actions() == []  # held: other replicas skip it
+    claimed = store.actions.claim_next(user, "gpu-1", "r1", lease.token)
+    assert claimed is not None and claimed.id == action.id
+    assert (claimed.state, claimed.attempts, claimed.claimed_by) == (RUNNING, 1, "r1")
+
+    assert store.actions.finish(claimed, "r1", lease.token, result={"ok": True})
+    assert not store.actions.finish(claimed, "r1", lease.token, result={"ok": True})
+    done = store.actions.get(user, action.id)
+    assert done is not None and (done.state, done.result) == (SUCCEEDED, {"ok": True})
+    assert store.actions.claim_next(user, "gpu-1", "r1", lease.token) is None
+
+
+def test_a_holder_that_lost_its_lease_cannot_record_an_outcome(store, clock):
+    user, _ = store.users.create("alice")
+    leases = Leases(store.engine, clock)
+    store.actions.request(user, "gpu-1", "restart")
+    first = leases.acquire(user, "gpu-1", "r1", ttl=10)
+    assert first is not None
+    claimed = store.actions.claim_next(user, "gpu-1", "r1", first.token)
+    assert claimed is not None
+    clock.advance(11)  # r1 stalls past its lease; r2 takes over and claims the action again
+    second = leases.acquire(user, "gpu-1", "r2", ttl=10)
+    assert second is not None and second.token == first.token + 1
+    again = store.actions.claim_next(user, "gpu-1", "r2", second.token)
+    assert again is not None and (again.id, again.attempts) == (claimed.id, 2)
+
+    assert not store.actions.finish(claimed, "r1", first.token, error="late")
+    assert store.actions.finish(again, "r2", second.token, error="marketplace said no")
+    done = store.actions.get(user, claimed.id)
+    assert done is not None and (done.state, done.claimed_by) == (FAILED, "r2")
+
+
+def test_events_are_filtered_by_user_gpu_kind_and_time(store, clock):
+    alice, _ = store.users.create("alice")
+    bob, _ = store.users.create("bob")
+    log = EventLog(store.engine, clock, "r1")
+    seen = []
+    log.subscribe(seen.append)
+    log.record("action.requested", "a", user_id=alice, gpu_id="gpu-1")
+    clock.advance(5)
+    log.record("action.succeeded", "b", user_id=alice, gpu_id="gpu-1", duration_ms=12.5)
+    log.record("lease.taken_over", "c", user_id=alice, gpu_id="gpu-2")
+    log.record("action.requested", "d", user_id=bob, gpu_id="gpu-1")
+
+    assert [e.message for e in log.query(alice)] == ["a", "b", "c"]
+    assert [e.message for e in log.query(alice, gpu_id="gpu-1")] == ["a", "b"]
+    assert [e.message for e in log.query(alice, kind="action.")] == ["a", "b"]
+    assert [e.message for e in log.query(alice, kind="action.succeeded")] == ["b"]
+    assert [e.message for e in log.query(alice, since=clock.now())] == ["b", "c"]
+    assert log.query(alice, kind="action.succeeded")[0].duration_ms == 12.5
+    assert [e.message for e in seen] == ["a", "b", "c", "d"]  # subscribers see every event
