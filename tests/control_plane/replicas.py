@@ -22,7 +22,9 @@ START_SECONDS = 60.0
 
 
 class Replica:
-    def __init__(self, name: str, db: str, sandbox: Any, log_dir: Path, **options: Any) -> None:
+    def __init__(
+        self, name: str, db: str, sandbox: Any | None, log_dir: Path, **options: Any
+    ) -> None:
         self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -30,14 +32,15 @@ class Replica:
             sys.executable, "-m", "dumont_iac.control_plane",
             "--host", "127.0.0.1", "--port", str(self.port), "--db", db,
             "--replica-id", name,
-            "--marketplace-url", sandbox.url, "--marketplace-key", sandbox.api_key,
         ]  # fmt: skip
+        if sandbox is not None:
+            args += ["--marketplace-url", sandbox.url, "--marketplace-key", sandbox.api_key]
         for option, value in options.items():
-            args += [f"--{option.replace('_', '-')}", str(value)]
+            args += [f"--{option.replace('_', '-')}"] + ([] if value is True else [str(value)])
         self.log_path = log_dir / f"{name}.log"
         self._log: IO[bytes] = self.log_path.open("wb")
         # No client-side pacing: the sandbox's rate limits are off in tests.
-        env = {**os.environ, "DUMONT_PACING_SCALE": "0"}
+        env = {**os.environ, "DUMONT_PACING_SCALE": "0", "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
 
     def wait_until_healthy(self) -> None:

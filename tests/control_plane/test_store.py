@@ -124,3 +124,30 @@ def test_events_are_filtered_by_user_gpu_kind_and_time(store, clock):
     assert [e.message for e in log.query(alice, since=clock.now())] == ["b", "c"]
     assert log.query(alice, kind="action.succeeded")[0].duration_ms == 12.5
     assert [e.message for e in seen] == ["a", "b", "c", "d"]  # subscribers see every event
+
+
+def test_missing_postgres_binaries_are_named_in_the_skip_reason(tmp_path, monkeypatch):
+    from . import postgres
+
+    (tmp_path / "initdb").touch()
+    monkeypatch.setattr(postgres, "BIN_DIRS", [tmp_path])
+    assert postgres.find_binaries() == (None, f"PostgreSQL binary {tmp_path / 'pg_ctl'} is missing")
+    monkeypatch.setattr(postgres, "BIN_DIRS", [tmp_path / "absent"])
+    found, reason = postgres.find_binaries()
+    assert found is None and reason.startswith(f"PostgreSQL binary {tmp_path / 'absent'}/initdb")
+
+
+@pytest.mark.parametrize(
+    "given, url",
+    [
+        ("cp.db", "sqlite:///cp.db"),
+        (":memory:", "sqlite://"),
+        ("sqlite:////var/lib/cp.db", "sqlite:////var/lib/cp.db"),
+        ("postgresql://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgresql+psycopg://u@h:5433/db", "postgresql+psycopg://u@h:5433/db"),
+    ],
+)
+def test_database_urls(given, url):
+    from dumont_iac.control_plane.store import database_url
+
+    assert database_url(given) == url
