@@ -109,7 +109,7 @@ def openapi(control_plane) -> dict[str, Any]:
         return http.get("/openapi.json").json()
 
 
-def test_every_operation_has_request_and_response_examples(openapi):
+def test_every_operation_has_request_and_response_examples_and_schemas(openapi):
     missing = []
     for method, path in operations(openapi):
         operation = openapi["paths"][path][method.lower()]
@@ -125,7 +125,9 @@ def test_every_operation_has_request_and_response_examples(openapi):
         ]
         if not answered or not all(_has_example(openapi, media) for media in answered):
             missing.append(f"{method} {path} response")
-    assert not missing, "without an example: " + ", ".join(missing)
+        if not all(media.get("schema") for media in answered):
+            missing.append(f"{method} {path} response schema")
+    assert not missing, "missing: " + ", ".join(missing)
 
 
 @pytest.mark.slow

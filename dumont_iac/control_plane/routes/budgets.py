@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from dumont_iac.control_plane.errors import NotFound
 from dumont_iac.control_plane.models.common import RowIdPath, answers
 from dumont_iac.control_plane.models.policies import BUDGET_EXAMPLE, Budget
+from dumont_iac.control_plane.models.responses import BudgetDeleted, BudgetList, BudgetOut
 from dumont_iac.control_plane.routes.deps import CallerDep, StoreDep
 
 router = APIRouter(prefix="/budgets", tags=["budgets"])
@@ -22,6 +23,7 @@ def _missing(budget_id: int) -> NotFound:
 
 @router.get(
     "",
+    response_model=BudgetList,
     summary="The caller's budgets",
     responses=answers({"budgets": [STORED_EXAMPLE]}),
 )
@@ -32,6 +34,7 @@ def list_budgets(store: StoreDep, caller: CallerDep) -> dict[str, Any]:
 
 @router.post(
     "",
+    response_model=BudgetOut,
     status_code=201,
     summary="Create a budget",
     responses=answers(STORED_EXAMPLE, 201),
@@ -43,6 +46,7 @@ def create_budget(body: Budget, store: StoreDep, caller: CallerDep) -> dict[str,
 
 @router.get(
     "/{budget_id}",
+    response_model=BudgetOut,
     summary="One budget",
     responses=answers(STORED_EXAMPLE, 200, 404),
 )
@@ -55,6 +59,7 @@ def get_budget(budget_id: RowIdPath, store: StoreDep, caller: CallerDep) -> dict
 
 @router.put(
     "/{budget_id}",
+    response_model=BudgetOut,
     summary="Replace a budget",
     responses=answers(STORED_EXAMPLE, 200, 404),
 )
@@ -68,6 +73,7 @@ def put_budget(
 
 @router.delete(
     "/{budget_id}",
+    response_model=BudgetDeleted,
     summary="Delete a budget",
     responses=answers({"id": 1, "deleted": True}, 200, 404),
 )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from dumont_iac.control_plane.events import MAX_PAGE
 from dumont_iac.control_plane.models.common import GPU_ID_EXAMPLE, GPU_ID_PATTERN, answers
+from dumont_iac.control_plane.models.responses import EventList
 from dumont_iac.control_plane.routes.deps import CallerDep, EventsDep
 
 router = APIRouter(tags=["events"])
@@ -30,6 +31,7 @@ EXAMPLE = {
 
 @router.get(
     "/events",
+    response_model=EventList,
     summary="The caller's events, oldest first, filtered by GPU, kind and time",
     responses=answers(EXAMPLE),
 )

@@ -15,6 +15,7 @@ from dumont_iac.control_plane.models.common import (
     answers,
 )
 from dumont_iac.control_plane.models.failover import ACTION_EXAMPLE, ExecuteRequest
+from dumont_iac.control_plane.models.responses import ActionOut, ReadinessOut, StatusOut
 from dumont_iac.control_plane.routes.deps import CallerDep, EventsDep, LeasesDep, StoreDep
 from dumont_iac.control_plane.store.actions import OPEN
 from dumont_iac.control_plane.store.documents import STANDBY
@@ -50,6 +51,7 @@ STATUS_EXAMPLE = {
 
 @router.post(
     "/execute",
+    response_model=ActionOut,
     status_code=202,
     summary="Request an action on a GPU; the replica holding its lease executes it once",
     responses=answers(REQUESTED_EXAMPLE, 202),
@@ -70,6 +72,7 @@ def execute(
 
 @router.get(
     "/actions/{action_id}",
+    response_model=ActionOut,
     summary="One requested action and its outcome",
     responses=answers(ACTION_EXAMPLE, 200, 404),
 )
@@ -82,6 +85,7 @@ def get_action(action_id: RowIdPath, store: StoreDep, caller: CallerDep) -> dict
 
 @router.get(
     "/readiness/{gpu_id}",
+    response_model=ReadinessOut,
     summary="Whether the GPU's failover strategy could take over now, and why not",
     responses=answers(READINESS_EXAMPLE),
 )
@@ -114,6 +118,7 @@ def readiness(gpu_id: GpuIdPath, store: StoreDep, caller: CallerDep) -> dict[str
 
 @router.get(
     "/status/{gpu_id}",
+    response_model=StatusOut,
     summary="The GPU's action in progress (if any), its last action and recent ones",
     responses=answers(STATUS_EXAMPLE),
 )

@@ -14,6 +14,7 @@ from dumont_iac.control_plane.models.failover import (
     GlobalFailoverSettings,
     GpuFailoverSettings,
 )
+from dumont_iac.control_plane.models.responses import GpuSettingsDeleted, GpuSettingsOut
 from dumont_iac.control_plane.routes.deps import CallerDep, StoreDep
 from dumont_iac.control_plane.store.documents import FAILOVER_GLOBAL, FAILOVER_GPU
 
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/failover/settings", tags=["failover settings"])
 
 @router.get(
     "/global",
+    response_model=GlobalFailoverSettings,
     summary="The caller's global failover settings (defaults until changed)",
     responses=answers(GLOBAL_EXAMPLE),
 )
@@ -31,6 +33,7 @@ def get_global(store: StoreDep, caller: CallerDep) -> dict[str, Any]:
 
 @router.put(
     "/global",
+    response_model=GlobalFailoverSettings,
     summary="Replace the caller's global failover settings; fields left out take defaults",
     responses=answers(GLOBAL_EXAMPLE),
 )
@@ -41,6 +44,7 @@ def put_global(body: GlobalFailoverSettings, store: StoreDep, caller: CallerDep)
 
 @router.get(
     "/machines/{gpu_id}",
+    response_model=GpuSettingsOut,
     summary="One GPU's failover settings and its effective strategy",
     responses=answers(GPU_SETTINGS_EXAMPLE),
 )
@@ -50,6 +54,7 @@ def get_gpu(gpu_id: GpuIdPath, store: StoreDep, caller: CallerDep) -> dict[str, 
 
 @router.put(
     "/machines/{gpu_id}",
+    response_model=GpuSettingsOut,
     summary="Set one GPU's own failover settings",
     responses=answers(GPU_SETTINGS_EXAMPLE),
 )
@@ -62,6 +67,7 @@ def put_gpu(
 
 @router.delete(
     "/machines/{gpu_id}",
+    response_model=GpuSettingsDeleted,
     summary="Drop one GPU's own settings: it follows the global settings again",
     responses=answers({**GPU_SETTINGS_EXAMPLE, "gpu_id": GPU_ID_EXAMPLE, "deleted": True}),
 )

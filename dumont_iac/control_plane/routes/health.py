@@ -7,10 +7,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from dumont_iac.control_plane.models.common import answers
+from dumont_iac.control_plane.models.responses import AgentsOut, HealthOut
 
 router = APIRouter(tags=["health"])
 
-HEALTH_EXAMPLE = {"status": "ok", "store": "sqlite", "schema": "0001", "replica": "host:4242"}
+HEALTH_EXAMPLE = {
+    "status": "ok",
+    "store": "sqlite",
+    "schema_revision": "0001",
+    "replica": "host:4242",
+}
 AGENTS_EXAMPLE = {
     "replica": "host:4242",
     "running": True,
@@ -31,6 +37,7 @@ AGENTS_EXAMPLE = {
 
 @router.get(
     "/health",
+    response_model=HealthOut,
     summary="Answers once the service and its database are up",
     responses=answers(HEALTH_EXAMPLE),
 )
@@ -39,13 +46,14 @@ def health(request: Request) -> dict[str, Any]:
     return {
         "status": "ok" if store.ping() else "degraded",
         "store": store.backend,
-        "schema": store.revision(),
+        "schema_revision": store.revision(),
         "replica": request.app.state.settings.replica_id,
     }
 
 
 @router.get(
     "/health/agents",
+    response_model=AgentsOut,
     summary="Each background agent of this replica: last tick, last error",
     responses=answers(AGENTS_EXAMPLE),
 )

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from dumont_iac.control_plane.models.common import answers
 from dumont_iac.control_plane.models.policies import KeyRotation
+from dumont_iac.control_plane.models.responses import RotationOut
 from dumont_iac.control_plane.routes.deps import CallerDep, EventsDep, StoreDep
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -22,6 +23,7 @@ EXAMPLE = {
 
 @router.post(
     "/rotate",
+    response_model=RotationOut,
     summary="Issue a new API key; the key used for this call expires after grace_seconds",
     responses=answers(EXAMPLE),
 )

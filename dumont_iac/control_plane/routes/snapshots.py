@@ -18,6 +18,7 @@ EXAMPLE = RetentionPolicy().model_dump()
 
 @router.get(
     "/retention-policy",
+    response_model=RetentionPolicy,
     summary="The retention policy of one GPU (its own, else the caller's global one)",
     responses=answers(EXAMPLE),
 )
@@ -41,6 +42,7 @@ def get_policy(
 
 @router.put(
     "/retention-policy",
+    response_model=RetentionPolicy,
     summary="Set the caller's global retention policy, or one GPU's (with instance_id)",
     responses=answers(EXAMPLE),
 )

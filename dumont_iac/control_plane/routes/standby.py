@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from dumont_iac.control_plane.errors import NotFound
 from dumont_iac.control_plane.models.common import GpuIdPath, answers
 from dumont_iac.control_plane.models.policies import ASSOCIATION_EXAMPLE, StandbyAssociation
+from dumont_iac.control_plane.models.responses import AssociationList, AssociationOut, GpuDeleted
 from dumont_iac.control_plane.routes.deps import CallerDep, StoreDep
 from dumont_iac.control_plane.store.documents import STANDBY
 
@@ -28,6 +29,7 @@ def _render(gpu_id: str, body: dict[str, Any]) -> dict[str, Any]:
 
 @router.get(
     "",
+    response_model=AssociationList,
     summary="Every standby association of the caller",
     responses=answers({"associations": [ASSOCIATION_EXAMPLE]}),
 )
@@ -38,6 +40,7 @@ def list_associations(store: StoreDep, caller: CallerDep) -> dict[str, Any]:
 
 @router.get(
     "/{gpu_id}",
+    response_model=AssociationOut,
     summary="One GPU's standby association",
     responses=answers(ASSOCIATION_EXAMPLE, 200, 404),
 )
@@ -50,6 +53,7 @@ def get_association(gpu_id: GpuIdPath, store: StoreDep, caller: CallerDep) -> di
 
 @router.put(
     "/{gpu_id}",
+    response_model=AssociationOut,
     summary="Associate (or re-associate) a GPU with its CPU standby VM",
     responses=answers(ASSOCIATION_EXAMPLE),
 )
@@ -63,6 +67,7 @@ def put_association(
 
 @router.delete(
     "/{gpu_id}",
+    response_model=GpuDeleted,
     summary="Remove a GPU's standby association",
     responses=answers({"gpu_id": "gpu-3f9a1c0e7b2d", "deleted": True}, 200, 404),
 )

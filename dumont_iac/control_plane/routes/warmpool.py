@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from dumont_iac.control_plane import policy
 from dumont_iac.control_plane.models.common import GPU_ID_EXAMPLE, GpuIdPath, answers
+from dumont_iac.control_plane.models.responses import WarmPoolStatus
 from dumont_iac.control_plane.routes.deps import CallerDep, StoreDep
 
 router = APIRouter(prefix="/warmpool", tags=["warm pool"])
@@ -28,6 +29,7 @@ STATUS_EXAMPLE = {
 
 @router.get(
     "/status/{gpu_id}",
+    response_model=WarmPoolStatus,
     summary="The GPU's warm pool: 'disabled' by its strategy, or how far provisioning got",
     responses=answers(STATUS_EXAMPLE),
 )
