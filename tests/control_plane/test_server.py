@@ -136,3 +136,34 @@ def test_the_command_prints_the_exports_and_serves_with_the_generated_key(tmp_pa
             assert http.get("/health/agents").json()["running"] is False
     finally:
         replica.stop()
+
+
+class Recorder:
+    """An extra middleware, as a rate limiter or a metrics collector would be installed."""
+
+    seen: list[tuple[str, int]] = []
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        async def watch(message) -> None:
+            if message["type"] == "http.response.start":
+                Recorder.seen.append((scope["path"], message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, watch)
+
+
+def test_extra_middleware_sees_every_request_refused_ones_included(tmp_path):
+    from starlette.middleware import Middleware
+
+    Recorder.seen = []
+    settings = ControlPlaneSettings(db=str(tmp_path / "cp.db"), run_agents=False)
+    with running_control_plane(settings, middleware=[Middleware(Recorder)]) as served:
+        _, key = served.store.users.create("alice")
+        with served.client() as http:
+            http.get("/api/v1/budgets")
+            http.get("/api/v1/budgets", headers={"Authorization": f"Bearer {key}"})
+    assert ("/api/v1/budgets", 401) in Recorder.seen
+    assert ("/api/v1/budgets", 200) in Recorder.seen
