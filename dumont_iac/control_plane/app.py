@@ -82,10 +82,10 @@ def create_app(
             StandbyManager(
                 store, leases, event_log, marketplace, lease_seconds=settings.lease_seconds
             ),
-            MarketMonitor(store),
-            AutoHibernation(store),
-            PeriodicSnapshots(store),
-            BudgetWatch(store),
+            MarketMonitor(),
+            AutoHibernation(),
+            PeriodicSnapshots(),
+            BudgetWatch(),
         ],
         clock,
         settings.tick_seconds,

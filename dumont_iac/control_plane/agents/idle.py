@@ -7,17 +7,12 @@ each will take its actions under GPU leases like the standby manager does.
 from __future__ import annotations
 
 from dumont_iac.control_plane.agents.base import Agent
-from dumont_iac.control_plane.store import Store
 
 
 class WatchingAgent(Agent):
-    """Counts the records it will act on; takes no action yet."""
+    """Ticks and reports; takes no action yet."""
 
     kind: str
-
-    def __init__(self, store: Store) -> None:
-        super().__init__()
-        self._store = store
 
     def tick(self, now: float) -> str:
         return f"watching; acting on {self.kind} is not implemented yet"
