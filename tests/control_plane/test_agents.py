@@ -89,6 +89,19 @@ def _wait_for_ticks(http, ticks: int) -> dict:
     raise AssertionError(f"the agents did not reach {ticks} tick(s): {body}")
 
 
+def test_a_repeated_request_id_requests_once(serve_control_plane):
+    served = serve_control_plane()
+    with served.client(served.alice) as http:
+        body = {"gpu_id": GPU, "request_id": "deploy-42"}
+        first = http.post("/api/v1/failover/execute", json=body)
+        again = http.post("/api/v1/failover/execute", json=body)
+        assert first.status_code == again.status_code == 202
+        assert again.json() == first.json() and first.json()["request_id"] == "deploy-42"
+        assert len(_events(http, kind="action.requested")) == 1
+        other = http.post("/api/v1/failover/execute", json={**body, "gpu_id": "gpu-ffffffffffff"})
+        assert other.status_code == 409 and "deploy-42" in other.json()["error"]
+
+
 class Failing(Agent):
     name = "failing"
     description = "fails on its first tick"

@@ -24,7 +24,7 @@ def store(db: str, clock: ManualClock):
 
 
 def test_a_new_database_is_migrated_to_the_newest_revision_matching_the_tables(store):
-    assert store.revision() == head_revision() == "0001"
+    assert store.revision() == head_revision() == "0002"
     with store.engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     assert differences == []
@@ -33,6 +33,44 @@ def test_a_new_database_is_migrated_to_the_newest_revision_matching_the_tables(s
 def test_migrating_again_changes_nothing(store):
     store.migrate()
     assert store.revision() == head_revision()
+
+
+def test_a_database_of_the_first_revision_upgrades_keeping_its_rows(db, clock):
+    from dumont_iac.control_plane.store import migrate
+
+    old = Store.open(db, clock, migrate=False)
+    try:
+        migrate.upgrade(old.engine, "0001")
+        assert old.revision() == "0001"
+        user, key = old.users.create("alice")
+        with old.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO actions (user_id, gpu_id, kind, state, attempts, requested_at) "
+                f"VALUES ({user}, 'gpu-1', 'restart', 'succeeded', 1, 5.0)"
+            )
+    finally:
+        old.close()
+    upgraded = Store.open(db, clock)
+    try:
+        assert upgraded.revision() == head_revision()
+        assert upgraded.users.check(key).user_id == user
+        (action,) = upgraded.actions.of_gpu(user, "gpu-1")
+        assert (action.state, action.request_id) == ("succeeded", None)
+    finally:
+        upgraded.close()
+
+
+def test_a_repeated_request_id_finds_the_first_action(store):
+    alice, _ = store.users.create("alice")
+    bob, _ = store.users.create("bob")
+    first, new = store.actions.request(alice, "gpu-1", "restart", request_id="deploy-1")
+    again, again_new = store.actions.request(alice, "gpu-1", "restart", request_id="deploy-1")
+    assert new and not again_new and again.id == first.id
+    other, other_new = store.actions.request(bob, "gpu-1", "restart", request_id="deploy-1")
+    assert other_new and other.id != first.id  # request ids are per user
+    _, plain_new = store.actions.request(alice, "gpu-1", "restart")
+    _, plain_again = store.actions.request(alice, "gpu-1", "restart")
+    assert plain_new and plain_again  # without an id, every request is a new one
 
 
 def test_keys_are_stored_hashed_and_name_their_user(store):
@@ -67,7 +105,8 @@ def test_documents_and_budgets_belong_to_their_user(store):
 def test_an_action_is_claimed_only_under_the_lease_and_finished_once(store, clock):
     user, _ = store.users.create("alice")
     leases = Leases(store.engine, clock)
-    action = store.actions.request(user, "gpu-1", "restart")
+    action, new = store.actions.request(user, "gpu-1", "restart")
+    assert new
     assert store.actions.gpus_with_open_actions() == [(user, "gpu-1")]
     assert store.actions.claim_next(user, "gpu-1", "r1", token=1) is None  # no lease yet
 

@@ -14,6 +14,7 @@ from dumont_iac.control_plane.models.common import GPU_ID_EXAMPLE, Body, GpuId
 Strategy = Literal["warm_pool", "cpu_standby", "both", "disabled"]
 ActionKind = Literal["restart"]
 Zone = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}-[a-z]+-[0-9][a-z]?$")]
+RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,100}$")]
 MachineType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{0,63}$")]
 
 
@@ -106,9 +107,16 @@ class ExecuteRequest(Body):
 
     gpu_id: GpuId
     kind: ActionKind = "restart"
+    request_id: RequestId | None = Field(
+        default=None,
+        description="Optional, chosen by the client: repeating a request with the same id "
+        "answers the first action instead of requesting another (safe to retry).",
+    )
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"gpu_id": GPU_ID_EXAMPLE, "kind": "restart"}]}
+        json_schema_extra={
+            "examples": [{"gpu_id": GPU_ID_EXAMPLE, "kind": "restart", "request_id": "deploy-42"}]
+        }
     )
 
 
@@ -124,4 +132,5 @@ ACTION_EXAMPLE: dict[str, Any] = {
     "executed_by": "cp-host-1:4242",
     "result": {"contract_id": 123456, "did": "start", "was": "stopped"},
     "error": None,
+    "request_id": "deploy-42",
 }

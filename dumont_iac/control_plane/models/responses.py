@@ -48,6 +48,7 @@ class ActionOut(BaseModel):
     executed_by: str | None
     result: dict[str, Any] | None
     error: str | None
+    request_id: str | None
 
 
 class ReadinessOut(BaseModel):

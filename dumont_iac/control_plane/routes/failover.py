@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from dumont_iac.control_plane import policy
-from dumont_iac.control_plane.errors import NotFound
+from dumont_iac.control_plane.errors import ApiError, NotFound
 from dumont_iac.control_plane.models.common import (
     GPU_ID_EXAMPLE,
     GpuIdPath,
@@ -54,19 +54,26 @@ STATUS_EXAMPLE = {
     response_model=ActionOut,
     status_code=202,
     summary="Request an action on a GPU; the replica holding its lease executes it once",
-    responses=answers(REQUESTED_EXAMPLE, 202),
+    responses=answers(REQUESTED_EXAMPLE, 202, 409),
 )
 def execute(
     body: ExecuteRequest, store: StoreDep, events: EventsDep, caller: CallerDep
 ) -> dict[str, Any]:
-    action = store.actions.request(caller.user_id, body.gpu_id, body.kind)
-    events.record(
-        "action.requested",
-        f"{body.kind} requested",
-        user_id=caller.user_id,
-        gpu_id=body.gpu_id,
-        data={"action_id": action.id},
-    )
+    action, new = store.actions.request(caller.user_id, body.gpu_id, body.kind, body.request_id)
+    if not new and (action.gpu_id, action.kind) != (body.gpu_id, body.kind):
+        raise ApiError(
+            f"request_id {body.request_id!r} was used for {action.kind} on {action.gpu_id}; "
+            "choose a new request id for a different request.",
+            status=409,
+        )
+    if new:
+        events.record(
+            "action.requested",
+            f"{body.kind} requested",
+            user_id=caller.user_id,
+            gpu_id=body.gpu_id,
+            data={"action_id": action.id, "request_id": body.request_id},
+        )
     return action.public()
 
 

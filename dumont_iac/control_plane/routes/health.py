@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 HEALTH_EXAMPLE = {
     "status": "ok",
     "store": "sqlite",
-    "schema_revision": "0001",
+    "schema_revision": "0002",
     "replica": "host:4242",
 }
 AGENTS_EXAMPLE = {

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, and_, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from dumont_iac.control_plane.clock import Clock
 from dumont_iac.control_plane.store.tables import actions, leases
@@ -33,6 +34,7 @@ class Action:
     claimed_by: str | None
     result: dict[str, Any] | None
     error: str | None
+    request_id: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The API's view (the user id is the caller's own and stays out)."""
@@ -48,6 +50,7 @@ class Action:
             "executed_by": self.claimed_by,
             "result": self.result,
             "error": self.error,
+            "request_id": self.request_id,
         }
 
 
@@ -56,23 +59,48 @@ class Actions:
         self._engine = engine
         self._clock = clock
 
-    def request(self, user_id: int, gpu_id: str, kind: str) -> Action:
-        with self._engine.begin() as conn:
-            action_id = conn.execute(
-                insert(actions)
-                .values(
-                    user_id=user_id,
-                    gpu_id=gpu_id,
-                    kind=kind,
-                    state=REQUESTED,
-                    attempts=0,
-                    requested_at=self._clock.now(),
+    def request(
+        self, user_id: int, gpu_id: str, kind: str, request_id: str | None = None
+    ) -> tuple[Action, bool]:
+        """Record a request; returns (the action, whether it is new).
+
+        With a ``request_id`` the user used before, the earlier action is returned instead:
+        a client repeating a request whose answer it lost does not request twice.
+        """
+        if request_id is not None and (found := self._by_request_id(user_id, request_id)):
+            return found, False
+        try:
+            with self._engine.begin() as conn:
+                action_id = conn.execute(
+                    insert(actions)
+                    .values(
+                        user_id=user_id,
+                        gpu_id=gpu_id,
+                        kind=kind,
+                        state=REQUESTED,
+                        attempts=0,
+                        requested_at=self._clock.now(),
+                        request_id=request_id,
+                    )
+                    .returning(actions.c.id)
+                ).scalar_one()
+        except IntegrityError:
+            # The same request id, recorded meanwhile by a concurrent call: that one wins.
+            if request_id is None or (found := self._by_request_id(user_id, request_id)) is None:
+                raise
+            return found, False
+        created = self.get(user_id, action_id)
+        assert created is not None
+        return created, True
+
+    def _by_request_id(self, user_id: int, request_id: str) -> Action | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(actions).where(
+                    actions.c.user_id == user_id, actions.c.request_id == request_id
                 )
-                .returning(actions.c.id)
-            ).scalar_one()
-        found = self.get(user_id, action_id)
-        assert found is not None
-        return found
+            ).first()
+        return Action(**row._asdict()) if row else None
 
     def get(self, user_id: int, action_id: int) -> Action | None:
         with self._engine.connect() as conn:

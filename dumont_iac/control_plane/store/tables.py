@@ -82,7 +82,10 @@ actions = Table(
     Column("claimed_by", String(200), nullable=True),
     Column("result", JSON, nullable=True),
     Column("error", Text, nullable=True),
+    # Chosen by the client (optional): repeating a request with the same id finds the first.
+    Column("request_id", String(100), nullable=True),
     Index("ix_actions_pending", "state", "user_id", "gpu_id"),
+    Index("ux_actions_request_id", "user_id", "request_id", unique=True),
 )
 
 leases = Table(
