@@ -145,7 +145,7 @@ def test_no_generated_request_gets_a_server_error(control_plane, openapi):
         )
 
         @hypothesis.settings(
-            max_examples=8,
+            max_examples=6,
             deadline=None,
             database=None,
             derandomize=True,
