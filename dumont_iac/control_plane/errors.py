@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = logging.getLogger(__name__)
 
 UNEXPECTED = "The control plane failed unexpectedly; see its log."
+DATABASE_DOWN = "The control plane's database does not answer; try again shortly."
 
 
 class ApiError(Exception):
@@ -106,6 +108,14 @@ class UnexpectedErrors:
 
         try:
             await self.app(scope, receive, watch)
+        except OperationalError as exc:
+            # The database is down or unreachable: a condition to retry later, not a bug.
+            log.warning("the database does not answer (%s %s): %s", scope["method"],
+                        scope["path"], exc.orig)  # fmt: skip
+            if started:
+                raise
+            response = error_response(503, DATABASE_DOWN, headers={"Retry-After": "5"})
+            await response(scope, receive, send)
         except Exception:
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
             if started:

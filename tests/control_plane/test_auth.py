@@ -80,7 +80,8 @@ def test_health_needs_no_key(control_plane):
         assert http.get("/openapi.json").status_code == 200
 
 
-def test_one_user_cannot_read_or_change_another_users_settings(control_plane):
+def test_one_user_cannot_read_or_change_another_users_settings(serve_control_plane, db):
+    control_plane = serve_control_plane(db=db)  # on SQLite and on PostgreSQL
     alice, bob = control_plane.client(control_plane.alice), control_plane.client(control_plane.bob)
     with alice, bob:
         assert alice.put(

@@ -167,3 +167,21 @@ def test_extra_middleware_sees_every_request_refused_ones_included(tmp_path):
             http.get("/api/v1/budgets", headers={"Authorization": f"Bearer {key}"})
     assert ("/api/v1/budgets", 401) in Recorder.seen
     assert ("/api/v1/budgets", 200) in Recorder.seen
+
+
+def test_a_database_that_goes_away_is_a_503_not_a_crash(serve_control_plane, postgres_url):
+    import psycopg
+
+    served = serve_control_plane(db=postgres_url)
+    with served.client(served.alice) as http:
+        assert http.get("/health").json()["store"] == "postgresql"
+        admin_url, _, name = postgres_url.rpartition("/")
+        with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        health = http.get("/health")
+        assert health.status_code == 503 and health.json()["status"] == "unavailable"
+        refused = http.get("/api/v1/budgets")
+        assert refused.status_code == 503
+        assert refused.json() == {"error": "The control plane's database does not answer; "
+                                           "try again shortly."}  # fmt: skip
+        assert refused.headers["retry-after"] == "5"

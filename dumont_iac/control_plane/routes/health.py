@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from dumont_iac.control_plane.models.common import answers
 from dumont_iac.control_plane.models.responses import AgentsOut, HealthOut
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -39,16 +44,33 @@ AGENTS_EXAMPLE = {
     "/health",
     response_model=HealthOut,
     summary="Answers once the service and its database are up",
-    responses=answers(HEALTH_EXAMPLE),
+    responses={
+        **answers(HEALTH_EXAMPLE),
+        503: {
+            "description": "The database does not answer.",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "unavailable",
+                        "store": "postgresql",
+                        "replica": "host:4242",
+                    }
+                }
+            },
+        },
+    },
 )
-def health(request: Request) -> dict[str, Any]:
+def health(request: Request) -> Any:
     store = request.app.state.store
-    return {
-        "status": "ok" if store.ping() else "degraded",
-        "store": store.backend,
-        "schema_revision": store.revision(),
-        "replica": request.app.state.settings.replica_id,
-    }
+    replica = request.app.state.settings.replica_id
+    try:
+        revision = store.revision()
+    except SQLAlchemyError as exc:
+        # A probe needs a status, not a stack trace: the database is the usual culprit.
+        log.warning("health check: the database does not answer: %s", exc)
+        body = {"status": "unavailable", "store": store.backend, "replica": replica}
+        return JSONResponse(body, status_code=503)
+    return {"status": "ok", "store": store.backend, "schema_revision": revision, "replica": replica}
 
 
 @router.get(

@@ -10,7 +10,7 @@ wherever a record belongs to a user. Leases and the event log live in ``leases.p
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from dumont_iac.control_plane.clock import Clock
 from dumont_iac.control_plane.store import migrate as migrations
@@ -46,10 +46,6 @@ class Store:
 
     def revision(self) -> str | None:
         return migrations.current_revision(self.engine)
-
-    def ping(self) -> bool:
-        with self.engine.connect() as conn:
-            return conn.execute(text("SELECT 1")).scalar() == 1
 
     @property
     def backend(self) -> str:
