@@ -58,3 +58,25 @@ def failover_stats(store: Store, user_id: int, gpu_id: str) -> dict[str, Any]:
         "failovers_last_24h": sum(1 for a in done if now - (a.finished_at or 0.0) < DAY),
         "last_failover_at": last,
     }
+
+
+def safeguard_refusal(store: Store, user_id: int, gpu_id: str) -> str | None:
+    """Why another failover of this GPU must wait, per the user's safeguards; None: it may go.
+
+    The safeguards stop a failover loop (a GPU that fails again right after each failover
+    would otherwise churn through rentals): at most N per 24 hours, at least S seconds apart.
+    """
+    limits = global_settings(store, user_id)
+    stats = failover_stats(store, user_id, gpu_id)
+    last = stats["last_failover_at"]
+    if last is not None and store.clock.now() - last < limits.min_seconds_between_failovers:
+        return (
+            f"safeguard: the last failover of {gpu_id} was {store.clock.now() - last:.0f} s ago; "
+            f"min_seconds_between_failovers={limits.min_seconds_between_failovers}"
+        )
+    if stats["failovers_last_24h"] >= limits.max_failovers_per_day:
+        return (
+            f"safeguard: {stats['failovers_last_24h']} failover(s) of {gpu_id} in the last 24 "
+            f"hours reach max_failovers_per_day={limits.max_failovers_per_day}"
+        )
+    return None

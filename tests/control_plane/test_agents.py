@@ -52,6 +52,36 @@ def test_a_restart_starts_the_stopped_contract_carrying_the_gpus_marker(
         assert stats["failovers_total"] == 1
 
 
+def test_the_safeguards_refuse_a_failover_too_soon_or_one_too_many(sandbox, serve_control_plane):
+    rent_stopped_gpu(sandbox, GPU)
+    served = serve_control_plane(
+        marketplace_url=sandbox.url, marketplace_key=sandbox.api_key, marketplace_pacing=0
+    )
+    tick = served.handle.app.state.agents.tick_once
+    with served.client(served.alice) as http:
+        limits = {"max_failovers_per_day": 1, "min_seconds_between_failovers": 300}
+        assert http.put("/api/v1/failover/settings/global", json=limits).is_success
+
+        def restart() -> dict:
+            action = http.post("/api/v1/failover/execute", json={"gpu_id": GPU}).json()
+            tick()
+            return http.get(f"/api/v1/failover/actions/{action['id']}").json()
+
+        assert restart()["state"] == "succeeded"
+        too_soon = restart()
+        assert too_soon["state"] == "failed"
+        assert "min_seconds_between_failovers=300" in too_soon["error"]
+        served.clock.advance(300)
+        too_many = restart()
+        assert too_many["state"] == "failed"
+        assert "reach max_failovers_per_day=1" in too_many["error"]
+        served.clock.advance(86_400)
+        limits["min_seconds_between_failovers"] = 0
+        assert http.put("/api/v1/failover/settings/global", json=limits).is_success
+        refused = restart()  # a day later: no safeguard stands in the way (the rest may fail)
+        assert not (refused["error"] or "").startswith("safeguard")
+
+
 def test_a_gpu_without_a_rental_fails_its_action_with_a_reason(sandbox, serve_control_plane):
     served = serve_control_plane(
         marketplace_url=sandbox.url, marketplace_key=sandbox.api_key, marketplace_pacing=0

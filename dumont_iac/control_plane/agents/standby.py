@@ -1,7 +1,8 @@
 """The standby manager: executes requested failover actions, each under its GPU's lease.
 
 Per tick it looks for GPUs with open actions whose lease is free or expired, takes the lease,
-claims the oldest action, runs it while a ``LeaseKeeper`` renews the lease, records the outcome
+claims the oldest action, checks the user's safeguards (failovers per day, seconds
+between), runs it while a ``LeaseKeeper`` renews the lease, records the outcome
 with the same lease token, and releases the lease. Two replicas ticking together never both
 claim an action: the lease upsert lets exactly one of them in. A replica killed mid-action
 leaves its lease to expire; the next tick of another replica takes it over (``lease.taken_over``)
@@ -21,6 +22,7 @@ from dumont_iac.control_plane.agents.base import Agent
 from dumont_iac.control_plane.agents.restart import NoContract, restart
 from dumont_iac.control_plane.events import EventLog
 from dumont_iac.control_plane.leases import Lease, LeaseKeeper, Leases
+from dumont_iac.control_plane.policy import safeguard_refusal
 from dumont_iac.control_plane.store import Store
 from dumont_iac.control_plane.store.actions import Action
 
@@ -101,7 +103,9 @@ class StandbyManager(Agent):
         result: dict[str, Any] | None = None
         error: str | None = None
         try:
-            result = HANDLERS[action.kind](self._marketplace(), action.gpu_id)
+            error = safeguard_refusal(self._store, action.user_id, action.gpu_id)
+            if error is None:
+                result = HANDLERS[action.kind](self._marketplace(), action.gpu_id)
         except (NoContract, DumontError) as exc:
             error = str(exc)
         except Exception as exc:  # unexpected: fail the action rather than retry it forever
