@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from dumont_iac.control_plane.cli import control_plane
 from dumont_iac.demo import demo
 from dumont_iac.lookups_cli import offers, pricing, recommend
 from dumont_iac.sandbox.cli import sandbox
@@ -21,6 +22,7 @@ app.command("sandbox")(sandbox)
 app.command("offers")(offers)
 app.command("pricing")(pricing)
 app.command("recommend")(recommend)
+app.add_typer(control_plane, name="control-plane")
 
 if __name__ == "__main__":
     app()

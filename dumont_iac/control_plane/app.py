@@ -1,0 +1,144 @@
+"""Wires the control plane: store, event log, leases, agents, routers, middlewares, errors.
+
+Each piece lives in its own module; this one only connects them. Two seams are left open:
+``middleware`` (installed outside the key check: rate limiting, metrics) and the event log's
+``subscribe`` (``app.state.events``: webhook delivery).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+
+from dumont_iac.clients.marketplace import MarketplaceClient
+from dumont_iac.control_plane.agents.idle import (
+    AutoHibernation,
+    BudgetWatch,
+    MarketMonitor,
+    PeriodicSnapshots,
+)
+from dumont_iac.control_plane.agents.runner import AgentRunner
+from dumont_iac.control_plane.agents.standby import StandbyManager
+from dumont_iac.control_plane.auth import AuthMiddleware
+from dumont_iac.control_plane.clock import Clock, RealClock
+from dumont_iac.control_plane.errors import UnexpectedErrors, install_error_handlers
+from dumont_iac.control_plane.events import EventLog
+from dumont_iac.control_plane.leases import Leases
+from dumont_iac.control_plane.models.common import COMMON_ERRORS
+from dumont_iac.control_plane.routes import (
+    budgets,
+    events,
+    failover,
+    failover_settings,
+    health,
+    keys,
+    snapshots,
+    standby,
+    warmpool,
+)
+from dumont_iac.control_plane.settings import ControlPlaneSettings
+from dumont_iac.control_plane.store import Store
+
+API_PREFIX = "/api/v1"
+# Answers smaller than this are sent as they are: compressing them costs more than it saves.
+GZIP_MINIMUM_BYTES = 500
+
+DESCRIPTION = """\
+The control plane: each user's failover, standby, snapshot-retention and budget settings, and
+the agents that act on them. Every action on a GPU is taken under a per-GPU lease in the
+database, so replicas sharing a database never act twice; every decision is in `/api/v1/events`.
+
+Authenticate with `Authorization: Bearer <key>` on every path under `/api/v1` (401 without a
+key, 403 with an unknown or expired one). Errors come as `{"error": "..."}`; a request that does
+not validate gets 422 `{"error": "Validation error", "details": [...]}`.
+"""
+
+
+def create_app(
+    settings: ControlPlaneSettings,
+    *,
+    clock: Clock | None = None,
+    middleware: Sequence[Middleware] = (),
+) -> FastAPI:
+    clock = clock or RealClock()
+    store = Store.open(settings.db, clock)
+    event_log = EventLog(store.engine, clock, settings.replica_id)
+    leases = Leases(store.engine, clock)
+
+    def marketplace() -> MarketplaceClient:
+        return MarketplaceClient(
+            settings.marketplace_url,
+            settings.marketplace_key,
+            pacing_scale=settings.marketplace_pacing,
+            timeout=settings.marketplace_timeout,
+        )
+
+    runner = AgentRunner(
+        [
+            StandbyManager(
+                store, leases, event_log, marketplace, lease_seconds=settings.lease_seconds
+            ),
+            MarketMonitor(),
+            AutoHibernation(),
+            PeriodicSnapshots(),
+            BudgetWatch(),
+        ],
+        clock,
+        settings.tick_seconds,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_agents:
+            runner.start()
+            app.state.agents_running = True
+        try:
+            yield
+        finally:
+            runner.stop()
+            app.state.agents_running = False
+            store.close()
+
+    app = FastAPI(
+        title="dumont-iac control plane",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.store = store
+    app.state.events = event_log
+    app.state.leases = leases
+    app.state.agents = runner
+    app.state.agents_running = False
+
+    api = APIRouter(prefix=API_PREFIX, responses=COMMON_ERRORS)
+    for module in (
+        failover_settings,
+        failover,
+        standby,
+        warmpool,
+        snapshots,
+        budgets,
+        events,
+        keys,
+    ):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+
+    # The last middleware added is the outermost. From the inside out: the key check (next to
+    # the routes, so everything outside it runs for refused requests too), the extra
+    # middlewares (rate limits, metrics), compression, and the catch-all for unexpected errors.
+    app.add_middleware(AuthMiddleware, store=store)
+    for extra in reversed(middleware):
+        app.add_middleware(extra.cls, *extra.args, **extra.kwargs)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    install_error_handlers(app)
+    app.add_middleware(UnexpectedErrors)
+    return app

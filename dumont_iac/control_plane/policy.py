@@ -1,0 +1,82 @@
+"""A GPU's effective failover policy: its own override merged over the user's global settings.
+
+One place computes it, for the settings, readiness and warm-pool endpoints alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dumont_iac.control_plane.models.failover import GlobalFailoverSettings, GpuFailoverSettings
+from dumont_iac.control_plane.store import Store
+from dumont_iac.control_plane.store.actions import SUCCEEDED
+from dumont_iac.control_plane.store.documents import FAILOVER_GLOBAL, FAILOVER_GPU
+
+DAY = 86_400.0
+
+
+def global_settings(store: Store, user_id: int) -> GlobalFailoverSettings:
+    body = store.documents.get(user_id, FAILOVER_GLOBAL)
+    return GlobalFailoverSettings.model_validate(body) if body else GlobalFailoverSettings()
+
+
+def gpu_override(store: Store, user_id: int, gpu_id: str) -> GpuFailoverSettings:
+    body = store.documents.get(user_id, FAILOVER_GPU, gpu_id)
+    return GpuFailoverSettings.model_validate(body) if body else GpuFailoverSettings()
+
+
+def effective(store: Store, user_id: int, gpu_id: str) -> dict[str, Any]:
+    """``{gpu_id, use_global_settings, effective_strategy, warm_pool, cpu_standby, stats}``."""
+    base = global_settings(store, user_id)
+    own = gpu_override(store, user_id, gpu_id)
+    strategy = base.strategy
+    warm = base.warm_pool.enabled
+    cpu = base.cpu_standby.enabled
+    if not own.use_global_settings:
+        strategy = own.strategy or strategy
+        warm = warm if own.warm_pool_enabled is None else own.warm_pool_enabled
+        cpu = cpu if own.cpu_standby_enabled is None else own.cpu_standby_enabled
+    # A strategy that leaves a mechanism out disables it, whatever its own switch says.
+    warm = warm and strategy in ("warm_pool", "both")
+    cpu = cpu and strategy in ("cpu_standby", "both")
+    return {
+        "gpu_id": gpu_id,
+        "use_global_settings": own.use_global_settings,
+        "effective_strategy": strategy,
+        "warm_pool": {"enabled": warm},
+        "cpu_standby": {"enabled": cpu},
+        "stats": failover_stats(store, user_id, gpu_id),
+    }
+
+
+def failover_stats(store: Store, user_id: int, gpu_id: str) -> dict[str, Any]:
+    done = [a for a in store.actions.of_gpu(user_id, gpu_id, limit=200) if a.state == SUCCEEDED]
+    now = store.clock.now()
+    last = max((a.finished_at or 0.0 for a in done), default=None)
+    return {
+        "failovers_total": len(done),
+        "failovers_last_24h": sum(1 for a in done if now - (a.finished_at or 0.0) < DAY),
+        "last_failover_at": last,
+    }
+
+
+def safeguard_refusal(store: Store, user_id: int, gpu_id: str) -> str | None:
+    """Why another failover of this GPU must wait, per the user's safeguards; None: it may go.
+
+    The safeguards stop a failover loop (a GPU that fails again right after each failover
+    would otherwise churn through rentals): at most N per 24 hours, at least S seconds apart.
+    """
+    limits = global_settings(store, user_id)
+    stats = failover_stats(store, user_id, gpu_id)
+    last = stats["last_failover_at"]
+    if last is not None and store.clock.now() - last < limits.min_seconds_between_failovers:
+        return (
+            f"safeguard: the last failover of {gpu_id} was {store.clock.now() - last:.0f} s ago; "
+            f"min_seconds_between_failovers={limits.min_seconds_between_failovers}"
+        )
+    if stats["failovers_last_24h"] >= limits.max_failovers_per_day:
+        return (
+            f"safeguard: {stats['failovers_last_24h']} failover(s) of {gpu_id} in the last 24 "
+            f"hours reach max_failovers_per_day={limits.max_failovers_per_day}"
+        )
+    return None

@@ -1,0 +1,83 @@
+"""``/budgets``: a user's spend thresholds, with the action to take at each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from dumont_iac.control_plane.errors import NotFound
+from dumont_iac.control_plane.models.common import RowIdPath, answers
+from dumont_iac.control_plane.models.policies import BUDGET_EXAMPLE, Budget
+from dumont_iac.control_plane.models.responses import BudgetDeleted, BudgetList, BudgetOut
+from dumont_iac.control_plane.routes.deps import CallerDep, StoreDep
+
+router = APIRouter(prefix="/budgets", tags=["budgets"])
+
+STORED_EXAMPLE = {"id": 1, **BUDGET_EXAMPLE}
+
+
+def _missing(budget_id: int) -> NotFound:
+    return NotFound(f"No budget {budget_id}.")
+
+
+@router.get(
+    "",
+    response_model=BudgetList,
+    summary="The caller's budgets",
+    responses=answers({"budgets": [STORED_EXAMPLE]}),
+)
+def list_budgets(store: StoreDep, caller: CallerDep) -> dict[str, Any]:
+    found = store.budgets.list(caller.user_id)
+    return {"budgets": [{"id": budget_id, **body} for budget_id, body in found.items()]}
+
+
+@router.post(
+    "",
+    response_model=BudgetOut,
+    status_code=201,
+    summary="Create a budget",
+    responses=answers(STORED_EXAMPLE, 201),
+)
+def create_budget(body: Budget, store: StoreDep, caller: CallerDep) -> dict[str, Any]:
+    budget_id = store.budgets.create(caller.user_id, body.model_dump())
+    return {"id": budget_id, **body.model_dump()}
+
+
+@router.get(
+    "/{budget_id}",
+    response_model=BudgetOut,
+    summary="One budget",
+    responses=answers(STORED_EXAMPLE, 200, 404),
+)
+def get_budget(budget_id: RowIdPath, store: StoreDep, caller: CallerDep) -> dict[str, Any]:
+    body = store.budgets.get(caller.user_id, budget_id)
+    if body is None:
+        raise _missing(budget_id)
+    return {"id": budget_id, **body}
+
+
+@router.put(
+    "/{budget_id}",
+    response_model=BudgetOut,
+    summary="Replace a budget",
+    responses=answers(STORED_EXAMPLE, 200, 404),
+)
+def put_budget(
+    budget_id: RowIdPath, body: Budget, store: StoreDep, caller: CallerDep
+) -> dict[str, Any]:
+    if not store.budgets.replace(caller.user_id, budget_id, body.model_dump()):
+        raise _missing(budget_id)
+    return {"id": budget_id, **body.model_dump()}
+
+
+@router.delete(
+    "/{budget_id}",
+    response_model=BudgetDeleted,
+    summary="Delete a budget",
+    responses=answers({"id": 1, "deleted": True}, 200, 404),
+)
+def delete_budget(budget_id: RowIdPath, store: StoreDep, caller: CallerDep) -> dict[str, Any]:
+    if not store.budgets.delete(caller.user_id, budget_id):
+        raise _missing(budget_id)
+    return {"id": budget_id, "deleted": True}

@@ -1,0 +1,34 @@
+"""How a control plane is started: one immutable value shared by the CLI, the app and tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+
+DEFAULT_DB = "dumont-control-plane.db"
+
+
+def default_replica_id() -> str:
+    """Names this process in leases and events: unique per host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class ControlPlaneSettings:
+    # A SQLAlchemy URL or a SQLite file path ("sqlite:///x.db", "postgresql://...", "cp.db").
+    db: str = DEFAULT_DB
+    # The marketplace the agents act on; None resolves VAST_URL / VAST_API_KEY as the library's
+    # clients do.
+    marketplace_url: str | None = None
+    marketplace_key: str | None = None
+    # Client-side pacing of marketplace calls (1 = the marketplace's documented gaps).
+    marketplace_pacing: float | None = None
+    replica_id: str = field(default_factory=default_replica_id)
+    run_agents: bool = True
+    # Seconds of the control plane's clock between two agent ticks.
+    tick_seconds: float = 5.0
+    # How long a GPU lease lasts without renewal; a dead replica's lease frees after this long.
+    lease_seconds: float = 30.0
+    # Marketplace calls of one action give up after this long (real seconds).
+    marketplace_timeout: float = 30.0
