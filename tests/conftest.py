@@ -20,6 +20,9 @@ LAYERS = ("unit", "contract", "lifecycle", "cli", "real_cli", "real_marketplace"
 FILE_LAYERS = {
     # A generated-request sweep of the whole API: the sandbox's contract, not the fast loop.
     "sandbox/test_openapi.py::test_no_generated_request_gets_a_server_error": "contract",
+    "control_plane/test_validation.py::test_no_generated_request_gets_a_server_error": "contract",
+    # Replicas of the control plane as real processes on one PostgreSQL.
+    "control_plane/test_replicas.py": "contract",
     "gpu_instance/test_contract.py": "contract",
     "gpu_instance/test_frozen_blob.py": "contract",
     "gpu_instance/test_faults.py": "lifecycle",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dumont_iac.clients.marketplace_models import Instance, RentRequest
-from dumont_iac.clients.offer_filter import OfferFilter
-
 from dumont_iac.clients.marketplace import MarketplaceClient
+from dumont_iac.clients.marketplace.models import Instance, RentRequest
+from dumont_iac.clients.marketplace.offer_filter import OfferFilter
 from dumont_iac.provider.gpu_instance import rental_label
 
 IMAGE = RentRequest(image="pytorch/pytorch:latest")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.clients.marketplace_models import Instance
+from dumont_iac.clients.marketplace.models import Instance
 from dumont_iac.provider.gpu_instance import LABEL_MARK, LABEL_SEPARATOR
 
 STOPPED = frozenset({"stopped", "exited", "inactive"})

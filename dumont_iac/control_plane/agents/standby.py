@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from dumont_iac.clients.errors import DumontError
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.control_plane.agents.base import Agent
 from dumont_iac.control_plane.agents.restart import NoContract, restart
@@ -25,6 +24,7 @@ from dumont_iac.control_plane.leases import Lease, LeaseKeeper, Leases
 from dumont_iac.control_plane.policy import safeguard_refusal
 from dumont_iac.control_plane.store import Store
 from dumont_iac.control_plane.store.actions import Action
+from dumont_iac.errors import DumontError
 
 log = logging.getLogger(__name__)
 
