@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+import signal
+import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -55,7 +59,8 @@ def _api_key(value: str | None) -> str | None:
 def sandbox(
     host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option(parser=bounded(int, 1, 65535), help="The port to listen on.")
+        int,
+        typer.Option(parser=bounded(int, 1, 65535), help="The marketplace's port."),
     ] = 8000,
     db: Annotated[
         str,
@@ -101,11 +106,38 @@ def sandbox(
             "scaling every gap (0.1 = ten times shorter).",
         ),
     ] = "realistic",
+    control_plane_port: Annotated[
+        int,
+        typer.Option(
+            parser=bounded(int, 0, 65535), help="The control plane's port (0 picks a free one)."
+        ),
+    ] = 8001,
+    aws_port: Annotated[
+        int,
+        typer.Option(
+            parser=bounded(int, 0, 65535), help="moto's port for AWS (0 picks a free one)."
+        ),
+    ] = 5000,
+    control_plane_db: Annotated[
+        str | None,
+        typer.Option(
+            help="The control plane's store: a SQLite file or a PostgreSQL URL (default: beside "
+            "--db).",
+        ),
+    ] = None,
+    control_plane_key: Annotated[
+        str | None,
+        typer.Option(
+            callback=_api_key,
+            help="The control plane's key. Generated and printed when absent.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve a local GPU marketplace (the Vast.ai REST API) backed by SQLite."""
-    # uvicorn and the app load only when serving
+    """Serve the local world: a GPU marketplace (the Vast.ai REST API) on SQLite, the control
+    plane pointed at it, and moto's server for AWS."""
+    # uvicorn, the apps and moto load only when serving
     from dumont_iac.sandbox.core.db import SchemaError
-    from dumont_iac.sandbox.server import serve
+    from dumont_iac.sandbox.world import start_world
 
     existing = False
     if db != ":memory:":
@@ -126,7 +158,7 @@ def sandbox(
     typer.echo(f"Sandbox marketplace on {url} (db: {db}, rate limits: {rate_limits})")
     typer.echo("Point a client at it with:")
     typer.echo(f"  export VAST_URL={url}")
-    # The key is printed only when generated here: the user has no other way to learn it.
+    # A key is printed only when generated here: the user has no other way to learn it.
     typer.echo(f"  export VAST_API_KEY={key if generated else '<the key you passed>'}")
     if generated and existing:
         # Keys are stored hashed: the rentals of an earlier start stay with that start's key.
@@ -136,10 +168,54 @@ def sandbox(
             "to reach them.",
             err=True,
         )
-    # Injected faults and unexpected errors are logged by the sandbox's own loggers.
+    # Injected faults and unexpected errors are logged by the services' own loggers.
     logging.basicConfig(level=logging.INFO, format="%(levelname)-9s %(name)s: %(message)s")
+    started = time.monotonic()
     try:
-        serve(settings, host=host, port=port)
+        world, services = start_world(
+            settings,
+            control_plane_db=control_plane_db or _beside(db, "control-plane"),
+            control_plane_key=control_plane_key,
+            host=host,
+            ports=(port, control_plane_port, aws_port),
+        )
     except SchemaError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        return  # stopped while starting: what had started is stopped already
+    with services:
+        ready = time.monotonic() - started
+        exports = world.exports()
+        if control_plane_key is not None:
+            exports["DUMONT_API_KEY"] = "<the key you passed>"
+        for name, value in exports.items():
+            if not name.startswith("VAST_"):
+                typer.echo(f"  export {name}={value}")
+        if world.aws is None:
+            typer.echo(
+                "No AWS stand-in: moto is not installed (pip install 'dumont-iac[sandbox]').",
+                err=True,
+            )
+        services_up = "marketplace, control plane" + (" and AWS" if world.aws else "")
+        typer.echo(f"Ready in {ready:.1f} s ({services_up}). Ctrl-C stops them.")
+        _wait_for_a_stop_signal()
+
+
+def _beside(db: str, name: str) -> str:
+    """The control plane's store next to the marketplace's (``market.db`` -> ``market-control-
+    plane.db``); for an in-memory market, a file that goes with the process."""
+    if db == ":memory:":
+        return str(Path(tempfile.mkdtemp(prefix="dumont-sandbox-")) / f"{name}.db")
+    path = Path(db)
+    return str(path.with_name(f"{path.stem}-{name}{path.suffix or '.db'}"))
+
+
+def _wait_for_a_stop_signal() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass

@@ -9,6 +9,8 @@ Enable them with ``pytest_plugins = ["dumont_iac.testing.sandbox"]`` in a ``conf
 ``sandbox`` is a small market (300 machines) on a temporary SQLite file, with rate limits off and
 a clock running 60 times faster than real time. ``sandbox_factory(**settings)`` starts more
 sandboxes, each with any ``SandboxSettings`` field overridden; all stop when the test ends.
+``world`` is the whole local world on free ports: such a marketplace, the control plane acting
+on it, and moto's server for AWS (``world.exports()`` gives the environment a client needs).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 
 if TYPE_CHECKING:  # the server (FastAPI, uvicorn) loads only in tests that use a sandbox
     from dumont_iac.sandbox.server import SandboxHandle
+    from dumont_iac.sandbox.world import World
 
 TEST_DEFAULTS: dict[str, Any] = {
     "machines": 300,
@@ -77,3 +80,16 @@ def sandbox_factory(
 @pytest.fixture
 def sandbox(sandbox_factory: SandboxFactory) -> SandboxHandle:
     return sandbox_factory()
+
+
+@pytest.fixture
+def world(
+    tmp_path: Path, _seeded_markets: dict[tuple, Path], tmp_path_factory: Any
+) -> Iterator[World]:
+    from dumont_iac.sandbox.settings import SandboxSettings
+    from dumont_iac.sandbox.world import running_world
+
+    path = tmp_path / "world-market.db"
+    settings = SandboxSettings(db_path=str(path), **TEST_DEFAULTS)
+    with running_world(settings, control_plane_db=str(tmp_path / "world-control-plane.db")) as w:
+        yield w

@@ -57,7 +57,8 @@ def _start(db: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
     port = _free_port()
     command = [
         sys.executable, "-m", "dumont_iac.cli", "sandbox", "--port", str(port), "--db", str(db),
-        "--machines", "300", "--rate-limits", "off", *extra,
+        "--machines", "300", "--rate-limits", "off", "--control-plane-port", "0",
+        "--aws-port", "0", *extra,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
@@ -130,3 +131,25 @@ def test_the_command_serves_prints_a_generated_key_and_keeps_its_file(tmp_path):
         out, err = _stop(process)
     assert "export VAST_API_KEY=" in out and key not in out
     assert "already holds a market" in _plain(err)
+
+
+@pytest.mark.slow
+def test_the_command_starts_the_whole_world_and_prints_every_export(tmp_path):
+    process, port = _start(tmp_path / "market.db")
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", process)
+        lines = []
+        while not lines or not lines[-1].startswith("Ready in"):
+            lines.append(process.stdout.readline().strip())
+            assert len(lines) < 30, lines
+    finally:
+        _stop(process)
+    exports = dict(
+        line.removeprefix("export ").split("=", 1) for line in lines if line.startswith("export ")
+    )
+    assert set(exports) == {
+        "VAST_URL", "VAST_API_KEY", "DUMONT_API_URL", "DUMONT_API_KEY", "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+    }  # fmt: skip
+    assert "(marketplace, control plane and AWS)" in lines[-1]
+    assert process.returncode == 0

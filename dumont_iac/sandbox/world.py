@@ -1,0 +1,154 @@
+"""The whole local world a stack is deployed into: the marketplace stand-in, the real control
+plane pointed at it, and moto's server for AWS, each on its own port of 127.0.0.1.
+
+    with running_world(SandboxSettings(db_path="market.db"), control_plane_db="cp.db") as world:
+        os.environ.update(world.exports())
+
+The control plane runs on the sandbox's clock (a fast sandbox ticks its agents as fast) and
+reaches the marketplace only over HTTP with the sandbox's key, as it would reach the real one.
+moto comes with the ``sandbox`` extra (``pip install 'dumont-iac[sandbox]'``); without it the
+world has no AWS and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from dumont_iac.control_plane.server import ControlPlaneHandle, start_control_plane
+from dumont_iac.control_plane.settings import ControlPlaneSettings
+from dumont_iac.control_plane.store import Store as ControlPlaneStore
+from dumont_iac.sandbox.server import SandboxHandle, start_sandbox
+from dumont_iac.sandbox.settings import SandboxSettings
+
+# moto's server answers any credentials; these only keep boto3 from looking for real ones.
+AWS_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+CONTROL_PLANE_USER = "sandbox"
+
+
+@dataclass
+class Aws:
+    """moto's server, in this process."""
+
+    url: str
+    _server: Any = field(repr=False)
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+@dataclass
+class World:
+    marketplace: SandboxHandle
+    control_plane: ControlPlaneHandle
+    control_plane_key: str
+    aws: Aws | None
+
+    def exports(self) -> dict[str, str]:
+        """The environment a client, a provider or the Pulumi CLI needs to use this world."""
+        values = {
+            "VAST_URL": self.marketplace.url,
+            "VAST_API_KEY": self.marketplace.api_key,
+            "DUMONT_API_URL": self.control_plane.url,
+            "DUMONT_API_KEY": self.control_plane_key,
+        }
+        if self.aws is not None:
+            values |= {"AWS_ENDPOINT_URL": self.aws.url, **AWS_CREDENTIALS}
+        return values
+
+
+def start_world(
+    settings: SandboxSettings,
+    *,
+    control_plane_db: str,
+    control_plane_key: str | None = None,
+    host: str = "127.0.0.1",
+    ports: tuple[int, int, int] = (0, 0, 0),
+    with_aws: bool = True,
+) -> tuple[World, ExitStack]:
+    """Start the three services (ports 0 pick free ones); the stack stops them in reverse."""
+    market_port, control_plane_port, aws_port = ports
+    stack = ExitStack()
+    try:
+        market = start_sandbox(settings, host, market_port)
+        stack.callback(market.stop)
+        key = _control_plane_user(control_plane_db, control_plane_key, market)
+        control_plane = start_control_plane(
+            ControlPlaneSettings(
+                db=control_plane_db,
+                marketplace_url=market.url,
+                marketplace_key=settings.api_key,
+                marketplace_pacing=_client_pacing(settings.rate_limits),
+            ),
+            host=host,
+            port=control_plane_port,
+            clock=market.clock,
+        )
+        stack.callback(control_plane.stop)
+        aws = _start_aws(host, aws_port) if with_aws else None
+        if aws is not None:
+            stack.callback(aws.stop)
+    except BaseException:
+        stack.close()
+        raise
+    return World(market, control_plane, key, aws), stack
+
+
+@contextmanager
+def running_world(settings: SandboxSettings, **kwargs: Any) -> Iterator[World]:
+    world, stack = start_world(settings, **kwargs)
+    with stack:
+        yield world
+
+
+def aws_available() -> bool:
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _control_plane_user(db: str, key: str | None, market: SandboxHandle) -> str:
+    """The key of the sandbox's control-plane user, created on a new store."""
+    store = ControlPlaneStore.open(db, market.clock)
+    try:
+        wanted = key or secrets.token_urlsafe(24)
+        if store.users.check(wanted).user_id is None:
+            user_id = store.users.id_of(CONTROL_PLANE_USER)
+            if user_id is None:
+                store.users.create(CONTROL_PLANE_USER, wanted)
+            else:
+                store.users.add_key(user_id, wanted)
+        return wanted
+    finally:
+        store.close()
+
+
+def _client_pacing(rate_limits: str) -> float:
+    """How the control plane paces itself against this sandbox's limits."""
+    mode = rate_limits.strip().lower()
+    if mode == "off":
+        return 0.0
+    return 1.0 if mode == "realistic" else float(mode)
+
+
+def _start_aws(host: str, port: int) -> Aws | None:
+    if not aws_available():
+        return None
+    from moto.server import ThreadedMotoServer
+
+    # One access-log line per AWS call would drown the services' own log.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    return Aws(f"http://{bound_host}:{bound_port}", server)
