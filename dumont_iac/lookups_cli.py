@@ -101,7 +101,7 @@ def _reports_errors(command: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def _client(url: str | None, api_key: str | None) -> MarketplaceClient:
+def client_from_options(url: str | None, api_key: str | None) -> MarketplaceClient:
     return MarketplaceClient(
         settings=marketplace_settings(url, api_key, url_given_as="--url", key_given_as="--api-key")
     )
@@ -208,7 +208,7 @@ def offers(
         disk_gb=disk,
         order=order,  # type: ignore[arg-type]
         limit=limit,
-        client=_client(url, api_key),
+        client=client_from_options(url, api_key),
     )
     rows = [
         _offer_row(o, o.price_per_hour(interruptible=interruptible, disk_gb=disk)) for o in found
@@ -259,7 +259,7 @@ def pricing(
         regions=region or None,
         min_reliability=min_reliability,
         verified_only=not include_unverified,
-        client=_client(url, api_key),
+        client=client_from_options(url, api_key),
     )
     rows = [p.model_dump() for p in found]
     metrics = [
@@ -352,7 +352,7 @@ def recommend(
         regions=region or None,
         min_reliability=min_reliability,
         limit=limit,
-        client=_client(url, api_key),
+        client=client_from_options(url, api_key),
     )
     if as_json:
         typer.echo(result.model_dump_json(indent=2))

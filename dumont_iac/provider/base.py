@@ -16,6 +16,8 @@ from typing import Any, Generic, TypeVar
 from pulumi.dynamic import CheckResult, ConfigureRequest, DiffResult, ReadResult, ResourceProvider
 
 from dumont_iac import config, schema
+from dumont_iac.clients.marketplace import MarketplaceClient
+from dumont_iac.costs import ResourceCost
 from dumont_iac.provider.logs import log_to_stderr
 
 ArgsT = TypeVar("ArgsT", bound=schema.ResourceSchema)
@@ -59,6 +61,13 @@ class SchemaProvider(ResourceProvider, Generic[ArgsT]):
         if isinstance(inputs, schema.ResourceSchema):
             inputs = inputs.model_dump(mode="json")
         return schema.outputs_for(self.schema, inputs, **computed)
+
+    @classmethod
+    def cost(cls, args: ArgsT, market: MarketplaceClient) -> ResourceCost | None:
+        """What the resource would cost, priced against live offers without renting anything;
+        None for a resource that bills nothing itself."""
+        del args, market
+        return None
 
     @staticmethod
     def gone() -> ReadResult:

@@ -27,11 +27,18 @@ import re
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.clients.marketplace.models import Instance
+from dumont_iac.clients.marketplace.models import HOURS_PER_MONTH, Instance
+from dumont_iac.costs import ResourceCost
 from dumont_iac.errors import CreateFailed, DumontError, ProviderError
 from dumont_iac.models.gpu_instance import GpuInstanceArgs
 from dumont_iac.provider.base import SchemaProvider
-from dumont_iac.provider.renting import TERMINAL, bid_for, rent_cheapest, settle
+from dumont_iac.provider.renting import (
+    TERMINAL,
+    bid_for,
+    offer_filter_for,
+    rent_cheapest,
+    settle,
+)
 from dumont_iac.provider.waiter import wait_for
 from dumont_iac.schema import fields_of
 
@@ -89,6 +96,23 @@ class GpuInstanceProvider(SchemaProvider[GpuInstanceArgs]):
             stables=[],
             delete_before_replace=True,
         )
+
+    @classmethod
+    def cost(cls, args: GpuInstanceArgs, market: MarketplaceClient) -> ResourceCost:
+        """The offer create would rent now (the first the search gives, at the bid it would
+        place), and the price cap as the worst case."""
+        wanted = offer_filter_for(args)
+        offers = market.search_offers(wanted)
+        worst = args.max_price_per_hour
+        if not offers:
+            return ResourceCost(None, worst, "no offer fits now")
+        offer = offers[0]
+        storage = args.disk_gb * (offer.storage_cost or 0.0) / HOURS_PER_MONTH
+        gpus = bid_for(args, offer.min_bid or 0.0, storage) if args.interruptible else None
+        hourly = (gpus + storage) if gpus is not None else wanted.price(offer)
+        where = f" in {offer.geolocation}" if offer.geolocation else ""
+        basis = f"offer {offer.id}: {offer.gpu_name} x{offer.num_gpus}{where}"
+        return ResourceCost(round(hourly, 4), worst, basis)
 
     # --- create ----------------------------------------------------------------------------
 

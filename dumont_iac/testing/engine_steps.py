@@ -39,6 +39,8 @@ class DeploymentResult:
     secret_outputs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """What the program warned about (``pulumi.log.warn``), as ``pulumi up`` would show it."""
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each registered resource's inputs as the provider's Check returned them, by URN."""
 
     def names(self, kind: str) -> list[str]:
         """Sorted resource names (the last URN part) for one kind: created, updated, ..."""
@@ -96,6 +98,8 @@ class Steps:
         if checked.failures:
             raise CheckFailedError(reg.urn, checked.failures)
         inputs = checked.inputs
+        with self._lock:
+            self.result.inputs[reg.urn] = inputs
         if prior is None:
             if self.preview:
                 return self._planned("created", reg, "", inputs)
