@@ -10,7 +10,7 @@ import pulumi
 from dumont_iac import GpuFleet
 from dumont_iac.testing import Deployment
 
-CONFIGURABLE = ("count", "min_count", "image", "scale_down", "create_timeout_seconds")
+CONFIGURABLE = ("count", "min_count", "image", "label", "scale_down", "create_timeout_seconds")
 RTX_3090 = {"image": "ubuntu:22.04", "gpu_models": ["RTX 3090"], "max_price_per_hour": 1.0}
 
 

@@ -140,3 +140,19 @@ def test_a_scale_up_short_of_min_count_destroys_what_it_added(stack_factory, mar
     assert contracts(stack) == before
     assert sorted(i["id"] for i in market.instances()) == sorted(before.values())
     assert_rentals_match(market, stack)
+
+
+def test_a_scale_up_that_meets_min_count_keeps_what_ran_and_lists_the_rest(stack_factory, market):
+    stack = stack_factory(fleet(count=2, create_timeout_seconds=2), project="fleet-faults")
+    stack.up()
+    before = contracts(stack)
+    market.fault("stalls", {"times": 1})
+    set_config(stack, count=4, min_count=3)
+    assert stack.up().names("updated") == ["workers"]
+    outputs = stack.state.by_name("workers").outputs
+    after = contracts(stack)
+    assert len(after) == 3 and {i: after[i] for i in before} == before
+    (missing,) = outputs["missing_members"]
+    assert int(missing["index"]) not in after and "was still 'loading'" in missing["reason"]
+    assert len(market.instances()) == 3
+    assert_rentals_match(market, stack)

@@ -87,6 +87,18 @@ def test_count_changes_add_and_remove_members_in_place_by_the_chosen_rule(stack_
     assert_rentals_match(market, stack)
 
 
+def test_a_label_change_relabels_every_member_in_place(stack_factory, market):
+    stack = stack_factory(fleet(count=2, label="before"), project="fleet")
+    stack.up()
+    fleet_id, held = stack.state.by_name("workers").id, contracts(stack)
+    set_config(stack, label="after")
+    assert stack.up().names("updated") == ["workers"]
+    assert contracts(stack) == held
+    labels = {i["id"]: i["label"] for i in market.managed()}
+    assert labels == {c: f"after | dumont:{fleet_id}-{i}" for i, c in held.items()}
+    assert_rentals_match(market, stack)
+
+
 def test_an_image_change_replaces_the_fleet_old_members_first(stack_factory, market):
     stack = stack_factory(fleet(count=2), project="fleet")
     stack.up()
