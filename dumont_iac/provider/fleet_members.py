@@ -137,10 +137,13 @@ def bring_up(
             for index in to_rent
         }
         pending = set(rents)
+        next_poll = time.monotonic()
         try:
             while pending or waiting:
+                # Polls keep their cadence however rents land, so listing calls stay spaced.
+                pause = max(next_poll - time.monotonic(), 0.0) if waiting else interval
                 if pending:
-                    done, pending = wait(pending, timeout=interval, return_when=FIRST_COMPLETED)
+                    done, pending = wait(pending, timeout=pause, return_when=FIRST_COMPLETED)
                     for future in done:
                         index = rents[future]
                         try:
@@ -149,9 +152,10 @@ def bring_up(
                         except DumontError as exc:
                             outcome.failed[index] = str(exc)
                 else:
-                    time.sleep(interval)
-                if waiting:
+                    time.sleep(pause)
+                if waiting and time.monotonic() >= next_poll:
                     _poll(client, args.create_timeout_seconds, waiting, since, outcome)
+                    next_poll = time.monotonic() + interval
         finally:
             # On an error, rents still running finish (or fail) before the pool closes; their
             # contracts are recorded so that the caller can destroy them.
