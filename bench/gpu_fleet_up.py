@@ -1,155 +1,184 @@
-"""Deploying a fleet of GPUs under the marketplace's real rate limits, against the sandbox.
+"""GPUs deployed at the marketplace's speed limit, against the sandbox: a GpuFleet of N against
+N GpuInstances, and refresh of 5 and of N GpuInstances.
 
-One ``up`` of a stack of N GpuInstances (default 20) through the engine-protocol driver, with
-the real provider in its own process, the sandbox enforcing the documented per-endpoint gaps in
-real time, and the provider pacing itself at the documented gaps (DUMONT_PACING_SCALE=1). Only
-the sandbox clock runs fast, so that image pulls take a fraction of a second.
+Each phase gets its own sandbox (so its own per-key rate limits) enforcing the documented
+per-endpoint gaps in real time, and the provider paces itself at those gaps
+(DUMONT_PACING_SCALE=1). The sandbox clock runs at ``--speed`` (1 = real time: a pytorch image
+boots in 45-65 s, as real ones take a minute or more).
 
-Prints:
-- the wall time of ``up`` as a ratio to the limits' lower bound. The bound: one key may rent at
-  most once per 4.5 s, so N rentals cannot take less than 4.5 x (N - 1) s; every other call
-  (search, lists, polls) could in principle overlap with that chain. Target <= 1.2.
-- the provider's own time per GPU, excluding waits: the provider process's CPU time during the
-  up (user + system, taken from the OS when the process is reaped) minus that of an idle
-  provider process that only starts, configures and answers one Check, divided by N. Waiting
-  on pacing, HTTP answers and polls costs no CPU, so it is excluded.
-- the API calls made, by endpoint, and any 429 answers (there should be none: the provider
-  paces itself).
-- the provider process cold start (import + unpickle of the GpuInstance blob; target < 0.5 s),
-  by bench/provider_cold_start.py on the frozen GpuInstance blob.
+- ``up`` of one GpuFleet of N members (default 20): one create that rents every member in
+  parallel threads, paced at the rent gap, and waits for all of them with one listing per poll.
+- ``up`` of N GpuInstances through the engine-protocol driver: Pulumi's dynamic-provider server
+  runs at most four operations at once, so the boots queue behind each other.
+- The bound: one key may rent once per 4.5 s, so N rentals take at least 4.5 x (N - 1) s, and
+  the last one then boots: bound = 4.5 x (N - 1) + one boot (the sandbox's mean boot for the
+  image). Target for the fleet: ratio <= 1.1.
+- ``refresh`` of 5 and of N GpuInstances: reads share one recent instance listing, so the list
+  calls do not grow with N. Target: refreshing N takes <= 1.5 x refreshing 5.
 
-    .venv/bin/python bench/gpu_fleet_up.py [--gpus 20] [--speed 100] [--destroy]
+    .venv/bin/python bench/gpu_fleet_up.py [--gpus 20] [--speed 1]
+
+The last line reads ``fleet ratio to bound: X (GpuInstance: Y)``.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import re
-import resource
-import subprocess
+import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pulumi
-from pulumi.dynamic.dynamic import serialize_provider
 
-from dumont_iac import GpuInstance
-from dumont_iac.provider.gpu_instance import GpuInstanceProvider
+from dumont_iac import GpuFleet, GpuInstance
+from dumont_iac.sandbox.lifecycle import CREATED_SECONDS, FIRST_LOADING_SECONDS, loading_seconds
 from dumont_iac.sandbox.server import running_sandbox
 from dumont_iac.sandbox.settings import SandboxSettings
-from dumont_iac.testing import Deployment, ProviderProcess
+from dumont_iac.testing import Deployment
 
 RENT_GAP = 4.5  # the marketplace's documented minimum gap between two rents by one key
-ROOT = Path(__file__).resolve().parent.parent
-FROZEN_BLOB = ROOT / "tests" / "provider_core" / "fixtures" / "gpu_instance-0.1.0.json"
+IMAGE = "pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime"
+ARGS: dict[str, Any] = {
+    "image": IMAGE,
+    "min_vram_gb": 12,
+    "max_price_per_hour": 1.5,
+    "interruptible": True,
+}
+ENV = {"DUMONT_PACING_SCALE": "1", "VAST_URL": "", "VAST_API_KEY": ""}
 _CALL = re.compile(r"dumont_iac\.http INFO (\w+) (\S+) status=(\S+) .*endpoint='([^']+)'")
 
 
-def fleet(count: int):
+def fleet_program(count: int) -> Callable[[], None]:
+    def program() -> None:
+        fleet = GpuFleet("workers", count=count, label="worker", **ARGS)
+        pulumi.export("running", fleet.running_count)
+
+    return program
+
+
+def instances_program(count: int) -> Callable[[], None]:
     def program() -> None:
         for n in range(count):
-            gpu = GpuInstance(
-                f"worker-{n:02d}",
-                image="pytorch/pytorch:2.4.0-cuda12.4-cudnn9-runtime",
-                min_vram_gb=12,
-                max_price_per_hour=1.5,
-                interruptible=True,
-                label=f"worker-{n:02d}",
-            )
+            gpu = GpuInstance(f"worker-{n:02d}", label=f"worker-{n:02d}", **ARGS)
             pulumi.export(f"worker-{n:02d}", gpu.ssh_command)
 
     return program
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+@contextlib.contextmanager
+def deployment(program: Callable[[], None], scratch: str, name: str, speed: float,
+               machines: int) -> Iterator[tuple[Deployment, Any]]:  # fmt: skip
+    settings = SandboxSettings(
+        db_path=f"{scratch}/{name}.db",
+        machines=machines,
+        speed=speed,
+        rate_limits="realistic",
+        api_key=f"bench-{name}-key",
+    )
+    with running_sandbox(settings) as sandbox:
+        yield (
+            Deployment(
+                program,
+                project="fleet",
+                stack=name,
+                config={"dumont:vastUrl": sandbox.url},
+                secret_config={"dumont:vastApiKey": sandbox.api_key},
+                env=ENV,
+                call_timeout=1800.0,
+            ),
+            sandbox,
+        )
 
 
-def idle_provider_cpu(env: dict[str, str], config: dict[str, str]) -> float:
-    """CPU of a provider process that starts, configures, answers one Check and stops."""
-    before = children_cpu()
-    with ProviderProcess(project="bench", env=env) as process:
-        process.configure(config, ["dumont:vastApiKey"])
-        urn = "urn:pulumi:bench::bench::pulumi-python:dynamic/dumont:GpuInstance::idle"
-        process.check(urn, {}, {"__provider": serialize_provider(GpuInstanceProvider()),
-                                "image": "x", "logical_name": "bench/idle"})  # fmt: skip
-    return children_cpu() - before
+def timed(action: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = action()
+    return result, time.perf_counter() - started
+
+
+def calls(stack: Deployment) -> collections.Counter[str]:
+    return collections.Counter(m.group(4) for m in _CALL.finditer(stack.provider_logs[-1]))
+
+
+def refused(stack: Deployment) -> str:
+    """The 429 answers (each retried after the pacer backed off), by endpoint."""
+    found = collections.Counter(
+        m.group(4) for m in _CALL.finditer(stack.provider_logs[-1]) if m.group(3) == "429"
+    )
+    return f"{sum(found.values())}" + (f" ({shown(found)}, retried)" if found else "")
+
+
+def running_on(sandbox: Any) -> list[dict[str, Any]]:
+    rentals = sandbox.store.list_instances(sandbox.store.user_for_key(sandbox.api_key))
+    return [i for i in rentals if i["actual_status"] == "running"]
+
+
+def shown(counter: collections.Counter[str]) -> str:
+    return ", ".join(f"{name} {n}" for name, n in counter.most_common())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpus", type=int, default=20)
-    parser.add_argument("--speed", type=float, default=100.0, help="sandbox clock speed")
+    parser.add_argument("--speed", type=float, default=1.0, help="sandbox clock speed")
     parser.add_argument("--machines", type=int, default=400)
-    parser.add_argument("--destroy", action="store_true", help="also time the destroy")
-    parser.add_argument("--cold-start-runs", type=int, default=7)
+    parser.add_argument("--refresh-small", type=int, default=5)
     args = parser.parse_args()
+    n = args.gpus
+    low, high = FIRST_LOADING_SECONDS
+    boot = (CREATED_SECONDS + ((low + high) / 2 + high) / 2) / args.speed  # mean heavy-image boot
+    bound = RENT_GAP * (n - 1) + boot
+    print(f"{n} GPUs, sandbox clock x{args.speed:g}, realistic rate limits, pacing scale 1")
+    print(f"  bound                {bound:7.1f} s   (4.5 s rent gap x {n - 1} + one boot "
+          f"{boot:.1f} s)")  # fmt: skip
 
     with tempfile.TemporaryDirectory(prefix="gpu-fleet-") as scratch:
-        settings = SandboxSettings(
-            db_path=f"{scratch}/sandbox.db",
-            machines=args.machines,
-            speed=args.speed,
-            rate_limits="realistic",
-            api_key="bench-fleet-key",
-        )
-        with running_sandbox(settings) as sandbox:
-            env = {"DUMONT_PACING_SCALE": "1", "VAST_URL": "", "VAST_API_KEY": ""}
-            config = {"dumont:vastUrl": sandbox.url, "dumont:vastApiKey": sandbox.api_key}
-            idle = idle_provider_cpu(env, config)
-            stack = Deployment(
-                fleet(args.gpus),
-                project="fleet",
-                stack="bench",
-                config={"dumont:vastUrl": sandbox.url},
-                secret_config={"dumont:vastApiKey": sandbox.api_key},
-                env=env,
-                call_timeout=600.0,
-            )
-            cpu_before = children_cpu()
-            started = time.perf_counter()
-            result = stack.up()
-            wall = time.perf_counter() - started
-            provider_cpu = children_cpu() - cpu_before
-            log = stack.provider_logs[-1]
-            tenant = sandbox.store.user_for_key(sandbox.api_key)
-            rentals = sandbox.store.list_instances(tenant)
-            running = sum(1 for i in rentals if i["actual_status"] == "running")
-            destroy_wall = None
-            if args.destroy:
-                started = time.perf_counter()
-                stack.destroy()
-                destroy_wall = time.perf_counter() - started
+        with deployment(fleet_program(n), scratch, "fleet", args.speed, args.machines) as (
+            stack, sandbox
+        ):  # fmt: skip
+            result, fleet_wall = timed(stack.up)
+            rentals = running_on(sandbox)
+            boots = [CREATED_SECONDS + loading_seconds(IMAGE, r["id"]) for r in rentals]
+            counted = int(result.outputs["running"])
+            print(f"GpuFleet of {n}: created {len(result.created)}, running "
+                  f"{len(rentals)}, outputs running_count {counted}")  # fmt: skip
+            print(f"  up wall time         {fleet_wall:7.1f} s   ratio to bound "
+                  f"{fleet_wall / bound:.2f} (target <= 1.1)")  # fmt: skip
+            print(f"  boots (sandbox s)    min {min(boots):.0f}, median "
+                  f"{statistics.median(boots):.0f}, max {max(boots):.0f}")  # fmt: skip
+            print(f"  API calls            {shown(calls(stack))}; 429 answers {refused(stack)}")
 
-    bound = RENT_GAP * (args.gpus - 1)
-    calls = collections.Counter(m.group(4) for m in _CALL.finditer(log))
-    refused = collections.Counter(m.group(4) for m in _CALL.finditer(log) if m.group(3) == "429")
-    own = max(provider_cpu - idle, 0.0) / args.gpus
-    print(f"fleet up: {args.gpus} GPUs, sandbox clock x{args.speed:g}, realistic rate limits")
-    print(f"  created {len(result.created)}, running on the sandbox {running}")
-    print(f"  wall time            {wall:7.1f} s")
-    print(f"  lower bound          {bound:7.1f} s   (4.5 s rent gap x {args.gpus - 1})")
-    print(f"  ratio                {wall / bound:7.2f}     (target <= 1.2)")
-    print(f"  provider CPU         {provider_cpu:7.2f} s   (idle start + configure: {idle:.2f} s)")
-    print(f"  own time per GPU     {own * 1000:7.1f} ms  (CPU, excluding waits)")
-    print(f"  API calls            {sum(calls.values())}: " + ", ".join(
-        f"{name} {n}" for name, n in calls.most_common()))  # fmt: skip
-    print(f"  429 answers          {sum(refused.values())} " + ", ".join(
-        f"({name} {n}, retried)" for name, n in refused.items()))  # fmt: skip
-    if destroy_wall is not None:
-        print(f"  destroy wall time    {destroy_wall:7.1f} s   (destroy gap 3.0 s x {args.gpus})")
-    print()
-    print("provider cold start (bench/provider_cold_start.py on the frozen GpuInstance blob):")
-    sys.stdout.flush()
-    subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "provider_cold_start.py"), "--fixture",
-         str(FROZEN_BLOB), "--runs", str(args.cold_start_runs)],
-        check=True,
-    )  # fmt: skip
+        with deployment(instances_program(n), scratch, "gpus", args.speed, args.machines) as (
+            stack, sandbox
+        ):  # fmt: skip
+            result, instances_wall = timed(stack.up)
+            print(f"{n} GpuInstances: created {len(result.created)}, running "
+                  f"{len(running_on(sandbox))}")  # fmt: skip
+            print(f"  up wall time         {instances_wall:7.1f} s   ratio to bound "
+                  f"{instances_wall / bound:.2f}")  # fmt: skip
+            print(f"  API calls            {shown(calls(stack))}; 429 answers {refused(stack)}")
+            _, refresh_big = timed(stack.refresh)
+            big_calls = calls(stack)
+
+        small = args.refresh_small
+        with deployment(instances_program(small), scratch, "few", args.speed, args.machines) as (
+            stack, _sandbox
+        ):  # fmt: skip
+            stack.up()
+            _, refresh_small = timed(stack.refresh)
+            small_calls = calls(stack)
+
+    print(f"refresh of {small} GpuInstances  {refresh_small:7.1f} s   ({shown(small_calls)})")
+    print(f"refresh of {n} GpuInstances {refresh_big:7.1f} s   ({shown(big_calls)})")
+    print(f"  ratio {n} to {small}          {refresh_big / refresh_small:7.2f}     (target <= 1.5)")
+    print(f"fleet ratio to bound: {fleet_wall / bound:.2f} "
+          f"(GpuInstance: {instances_wall / bound:.2f})")  # fmt: skip
     return 0
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dumont_iac.resources.base import DumontResource
+from dumont_iac.resources.gpu_fleet import GpuFleet
 from dumont_iac.resources.gpu_instance import GpuInstance
 
 
@@ -38,7 +39,10 @@ class ResourceEntry:
         return f"pulumi-python:{self.resource._resource_type_name}"
 
 
-RESOURCES: tuple[ResourceEntry, ...] = (ResourceEntry(GpuInstance, "gpu_instance"),)
+RESOURCES: tuple[ResourceEntry, ...] = (
+    ResourceEntry(GpuInstance, "gpu_instance"),
+    ResourceEntry(GpuFleet, "gpu_fleet"),
+)
 """In the order the reference documents them."""
 
 

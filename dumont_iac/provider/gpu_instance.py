@@ -19,8 +19,6 @@ before it surfaces. How an offer is chosen and rented, and how a rental is waite
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import logging
 import re
 
@@ -29,9 +27,18 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace.models import HOURS_PER_MONTH, Instance
 from dumont_iac.costs import ResourceCost
-from dumont_iac.errors import CreateFailed, DumontError, ProviderError
+from dumont_iac.errors import CreateFailed, ProviderError
 from dumont_iac.models.gpu_instance import GpuInstanceArgs
+from dumont_iac.provider import labels
 from dumont_iac.provider.base import SchemaProvider
+from dumont_iac.provider.labels import logical_id_of, rental_label, user_label_of
+from dumont_iac.provider.rentals import (
+    DELETE_TIMEOUT_SECONDS,
+    destroy_after_failure,
+    price_of,
+    ssh_command_of,
+    status_of,
+)
 from dumont_iac.provider.renting import (
     TERMINAL,
     bid_for,
@@ -42,43 +49,21 @@ from dumont_iac.provider.renting import (
 from dumont_iac.provider.waiter import wait_for
 from dumont_iac.schema import fields_of
 
-log = logging.getLogger("dumont_iac.provider")
+# Labels are shared with GpuFleet (``provider.labels``); these names stay importable from here.
+__all__ = [
+    "GpuInstanceProvider",
+    "logical_id_for",
+    "logical_id_of",
+    "rental_label",
+    "user_label_of",
+]
 
-LABEL_MARK = "dumont:"
-LABEL_SEPARATOR = " | "
-_LABEL_ID = re.compile(r"(?:^|\s\|\s)dumont:(gpu-[0-9a-f]{12})$")
-DELETE_TIMEOUT_SECONDS = 300.0
+log = logging.getLogger("dumont_iac.provider")
 
 
 def logical_id_for(args: GpuInstanceArgs) -> str:
     """Deterministic in the stack/resource name and every argument that replaces the machine."""
-    replacing = {
-        name: getattr(args, name)
-        for name, policy in fields_of(GpuInstanceArgs).arguments.items()
-        if policy.replaces
-    }
-    digest = hashlib.sha256(json.dumps(replacing, sort_keys=True, default=str).encode())
-    return "gpu-" + digest.hexdigest()[:12]
-
-
-def rental_label(logical_id: str, label: str | None) -> str:
-    """The marketplace label: the user's label (if any), then the logical id marker."""
-    marker = LABEL_MARK + logical_id
-    return f"{label}{LABEL_SEPARATOR}{marker}" if label else marker
-
-
-def logical_id_of(label: str | None) -> str | None:
-    found = _LABEL_ID.search(label or "")
-    return found.group(1) if found else None
-
-
-def user_label_of(label: str | None) -> str | None:
-    """The user's part of a rental label (the marker stripped); None when there is none."""
-    if not label:
-        return None
-    found = _LABEL_ID.search(label)
-    text = label[: found.start()] if found else label
-    return text or None
+    return labels.logical_id_for(args, labels.GPU_PREFIX)
 
 
 class GpuInstanceProvider(SchemaProvider[GpuInstanceArgs]):
@@ -125,7 +110,7 @@ class GpuInstanceProvider(SchemaProvider[GpuInstanceArgs]):
             )
         logical_id = logical_id_for(args)
         client = MarketplaceClient()
-        found = _current(client, logical_id)
+        found = _current(client, logical_id, cached=True)
         if found is not None and (found.actual_status or "") in TERMINAL:
             # A rental from an interrupted deploy that died on its host: start over.
             log.info("GPU %s: contract %d is %s; renting anew", logical_id, found.id,
@@ -141,7 +126,8 @@ class GpuInstanceProvider(SchemaProvider[GpuInstanceArgs]):
             contract_id = found.id
             _apply_state(client, found, args.desired_state)
         else:
-            contract_id = rent_cheapest(client, args, rental_label(logical_id, args.label))
+            label = rental_label(logical_id, args.label)
+            contract_id = rent_cheapest(client, args, label, target_state=args.desired_state)
         try:
             instance = settle(
                 client, contract_id, args.desired_state, args.create_timeout_seconds, "create"
@@ -149,7 +135,7 @@ class GpuInstanceProvider(SchemaProvider[GpuInstanceArgs]):
         except Exception as exc:
             if not ours:
                 raise
-            _destroy_after_failure(client, contract_id, logical_id, exc)
+            destroy_after_failure(client, contract_id, logical_id, exc)
             raise CreateFailed(
                 f"GPU {args.logical_name} ({logical_id}): {exc}; contract {contract_id} was "
                 "destroyed, so nothing is left billing"
@@ -159,7 +145,8 @@ class GpuInstanceProvider(SchemaProvider[GpuInstanceArgs]):
     # --- read ------------------------------------------------------------------------------
 
     def read(self, id_: str, props: dict) -> ReadResult:
-        instance = _current(MarketplaceClient(), id_, props.get("contract_id"))
+        # Cached: every GPU of a refresh shares one listing instead of one list call each.
+        instance = _current(MarketplaceClient(), id_, props.get("contract_id"), cached=True)
         if instance is None:
             return self.gone()
         args = self.args(props)
@@ -175,7 +162,7 @@ class GpuInstanceProvider(SchemaProvider[GpuInstanceArgs]):
     def update(self, id_: str, olds: dict, news: dict) -> UpdateResult:
         old, new = self.args(olds), self.args(news)
         client = MarketplaceClient()
-        instance = _current(client, id_, olds.get("contract_id"))
+        instance = _current(client, id_, olds.get("contract_id"), cached=True)
         if instance is None:
             raise ProviderError(
                 f"GPU {id_} has no rental on the marketplace any more (destroyed outside this "
@@ -221,12 +208,13 @@ class GpuInstanceProvider(SchemaProvider[GpuInstanceArgs]):
 
 
 def _carrying(
-    client: MarketplaceClient, logical_id: str, contract_id: object = None
+    client: MarketplaceClient, logical_id: str, contract_id: object = None, cached: bool = False
 ) -> list[Instance]:
     """Rentals carrying the logical id, plus the recorded contract if its label lost the marker
-    (edited outside the stack) without being claimed by another GPU."""
+    (edited outside the stack) without being claimed by another GPU. Delete lists afresh: a
+    rental another process made moments ago must not be missed and left billing."""
     rentals = []
-    for instance in client.instances():
+    for instance in client.instances(cached=cached, reader=logical_id):
         owner = logical_id_of(instance.label)
         if owner == logical_id or (owner is None and instance.id == contract_id):
             rentals.append(instance)
@@ -234,10 +222,10 @@ def _carrying(
 
 
 def _current(
-    client: MarketplaceClient, logical_id: str, contract_id: object = None
+    client: MarketplaceClient, logical_id: str, contract_id: object = None, cached: bool = False
 ) -> Instance | None:
     """The newest rental carrying the logical id (failover rents newer contracts)."""
-    rentals = _carrying(client, logical_id, contract_id)
+    rentals = _carrying(client, logical_id, contract_id, cached)
     return max(rentals, key=lambda i: i.id) if rentals else None
 
 
@@ -275,22 +263,7 @@ def _apply_state(client: MarketplaceClient, instance: Instance, desired: str) ->
     return True
 
 
-def _destroy_after_failure(
-    client: MarketplaceClient, contract_id: int, logical_id: str, error: Exception
-) -> None:
-    log.info("GPU %s: destroying contract %d after a failed create", logical_id, contract_id)
-    try:
-        client.destroy(contract_id)
-    except DumontError as exc:
-        raise ProviderError(
-            f"{error}; destroying contract {contract_id} afterwards failed too ({exc}). It "
-            f"carries the label marker dumont:{logical_id}: the next deploy adopts it, or "
-            "destroy it on the marketplace."
-        ) from error
-
-
 def _outputs(logical_id: str, instance: Instance) -> dict:
-    host, port = instance.ssh_host, instance.ssh_port
     return {
         "logical_id": logical_id,
         "contract_id": instance.id,
@@ -298,13 +271,13 @@ def _outputs(logical_id: str, instance: Instance) -> dict:
         "gpu_name": instance.gpu_name,
         "num_gpus": instance.num_gpus,
         "vram_gb": round(instance.gpu_ram / 1000, 1) if instance.gpu_ram else None,
-        "price_per_hour": round(instance.dph_total, 4) if instance.dph_total else None,
-        "status": instance.actual_status or "provisioning",
+        "price_per_hour": price_of(instance),
+        "status": status_of(instance),
         "outbid_by": _outbid_by(instance),
         "status_message": instance.status_msg,
-        "ssh_host": host,
-        "ssh_port": port,
-        "ssh_command": f"ssh -p {port} root@{host}" if host and port else None,
+        "ssh_host": instance.ssh_host,
+        "ssh_port": instance.ssh_port,
+        "ssh_command": ssh_command_of(instance),
         "public_ip": instance.public_ipaddr,
         "region": instance.geolocation,
     }

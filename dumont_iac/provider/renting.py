@@ -4,7 +4,8 @@ Offers are searched once and the answer shared by every resource of the deployme
 caches identical searches briefly). Concurrent creates in one provider process would otherwise
 all pick the same cheapest offer and all but one would lose a rent slot (4.5 s each on the
 marketplace) to ``no_such_ask``: an offer is therefore claimed in-process before it is rented,
-and the next create takes the next offer.
+and the next create takes the next offer. A fleet renting many members at once passes a
+``gate``: an offer it refuses (a machine already holding a member) is skipped.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import math
 import threading
 import time
-from typing import Literal
+from typing import Literal, Protocol
 
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace.models import HOURS_PER_MONTH, Instance, Offer, RentRequest
@@ -28,7 +29,7 @@ from dumont_iac.errors import (
     ServerError,
     Unreachable,
 )
-from dumont_iac.models.gpu_instance import NEVER_RUNS_AGAIN, GpuInstanceArgs
+from dumont_iac.models.gpu_constraints import NEVER_RUNS_AGAIN, GpuConstraints
 from dumont_iac.provider.waiter import wait_for
 
 log = logging.getLogger("dumont_iac.provider")
@@ -42,7 +43,17 @@ _claims_lock = threading.Lock()
 _claimed: set[tuple[str, int]] = set()
 
 
-def offer_filter_for(args: GpuInstanceArgs) -> OfferFilter:
+class OfferGate(Protocol):
+    """Decides which offers one renter of many may take (thread-safe)."""
+
+    def admit(self, offer: Offer) -> bool:
+        """Reserve what the offer would use; False skips the offer."""
+
+    def release(self, offer: Offer) -> None:
+        """Undo ``admit`` for an offer that was not rented after all."""
+
+
+def offer_filter_for(args: GpuConstraints) -> OfferFilter:
     return OfferFilter(
         gpu_names=tuple(args.gpu_models),
         num_gpus=args.gpu_count if args.gpu_count_match == "exactly" else None,
@@ -62,7 +73,14 @@ def offer_filter_for(args: GpuInstanceArgs) -> OfferFilter:
     )
 
 
-def rent_cheapest(client: MarketplaceClient, args: GpuInstanceArgs, label: str) -> int:
+def rent_cheapest(
+    client: MarketplaceClient,
+    args: GpuConstraints,
+    label: str,
+    *,
+    target_state: Literal["running", "stopped"] = "running",
+    gate: OfferGate | None = None,
+) -> int:
     """Rent the first satisfying offer in the arguments' order (the cheapest of the most
     preferred GPU model that has one, or the cheapest of all), under ``label``; returns the
     contract id.
@@ -78,9 +96,16 @@ def rent_cheapest(client: MarketplaceClient, args: GpuInstanceArgs, label: str) 
         for offer in offers:
             if offer.id in taken or not _claim(client.base_url, offer.id):
                 continue
+            if gate is not None and not gate.admit(offer):
+                _release(client.base_url, offer.id)
+                continue
             try:
-                rental = client.rent(offer.id, _request(args, offer), label=label)
-            except OfferUnavailable:
+                rental = client.rent(offer.id, _request(args, offer, target_state), label=label)
+            except BaseException as exc:
+                if gate is not None:
+                    gate.release(offer)
+                if not isinstance(exc, OfferUnavailable):
+                    raise
                 log.info("%s: offer %d was taken before it could be rented", label, offer.id)
                 taken.append(offer.id)
                 if len(taken) >= MAX_OFFERS_TRIED:
@@ -99,7 +124,7 @@ def rent_cheapest(client: MarketplaceClient, args: GpuInstanceArgs, label: str) 
     raise NoMatchingOffer(_no_offer_sentence(client, wanted, found, taken))
 
 
-def bid_for(args: GpuInstanceArgs, min_bid: float, storage_per_hour: float = 0.0) -> float:
+def bid_for(args: GpuConstraints, min_bid: float, storage_per_hour: float = 0.0) -> float:
     """The bid for an interruptible rental: the fixed ``bid_price``, or the minimum bid plus
     ``bid_headroom``, capped so that GPUs plus disk stay within ``max_price_per_hour``."""
     if args.bid_price is not None:
@@ -138,45 +163,66 @@ def settle(
             return False
         unanswered.clear()
         latest[0] = instance
-        if instance is None:
-            raise InstanceNotReady(
-                f"contract {contract_id} was destroyed (outside this {operation}) before it "
-                f"was {desired}",
-                "destroyed",
-            )
-        status = instance.actual_status or "provisioning"
-        if status in TERMINAL:
-            raise InstanceNotReady(
-                f"contract {contract_id} went {status!r} "
-                f"({instance.status_msg or 'no message'}) and will not run",
-                status,
-            )
-        if desired == "stopped":
-            return status == "stopped"
-        return instance.is_ready
+        return has_arrived(instance, contract_id, desired, operation)
 
     try:
         wait_for(arrived, timeout=timeout, what=f"contract {contract_id} to be {desired}")
     except TimeoutError as exc:
-        last = latest[0]
-        status = (last.actual_status if last is not None else None) or "provisioning"
         if unanswered:
+            last = latest[0]
+            status = (last.actual_status if last is not None else None) or "provisioning"
             raise InstanceNotReady(
                 f"the marketplace did not answer about contract {contract_id} within "
                 f"{timeout:g} s (create_timeout_seconds): {unanswered[0]}",
                 status,
             ) from exc
-        message = f" ({last.status_msg})" if last is not None and last.status_msg else ""
-        raise InstanceNotReady(
-            f"contract {contract_id} was still {status!r}{message} after {timeout:g} s "
-            f"(create_timeout_seconds), not {desired}",
-            status,
-        ) from exc
+        raise not_ready_in_time(latest[0], contract_id, desired, timeout) from exc
     assert latest[0] is not None
     return latest[0]
 
 
-def _request(args: GpuInstanceArgs, offer: Offer) -> RentRequest:
+def has_arrived(
+    instance: Instance | None,
+    contract_id: int,
+    desired: Literal["running", "stopped"],
+    operation: str,
+) -> bool:
+    """Whether a rental (as just read; None: not found) is in the desired state; raises
+    InstanceNotReady for a rental that is gone or in a state it never leaves."""
+    if instance is None:
+        raise InstanceNotReady(
+            f"contract {contract_id} was destroyed (outside this {operation}) before it "
+            f"was {desired}",
+            "destroyed",
+        )
+    status = instance.actual_status or "provisioning"
+    if status in TERMINAL:
+        raise InstanceNotReady(
+            f"contract {contract_id} went {status!r} "
+            f"({instance.status_msg or 'no message'}) and will not run",
+            status,
+        )
+    if desired == "stopped":
+        return status == "stopped"
+    return instance.is_ready
+
+
+def not_ready_in_time(
+    instance: Instance | None, contract_id: int, desired: str, timeout: float
+) -> InstanceNotReady:
+    """The error for a rental still not in the desired state when its wait ran out."""
+    status = (instance.actual_status if instance is not None else None) or "provisioning"
+    message = f" ({instance.status_msg})" if instance is not None and instance.status_msg else ""
+    return InstanceNotReady(
+        f"contract {contract_id} was still {status!r}{message} after {timeout:g} s "
+        f"(create_timeout_seconds), not {desired}",
+        status,
+    )
+
+
+def _request(
+    args: GpuConstraints, offer: Offer, target_state: Literal["running", "stopped"]
+) -> RentRequest:
     storage = args.disk_gb * (offer.storage_cost or 0.0) / HOURS_PER_MONTH
     return RentRequest(
         image=args.image,
@@ -185,7 +231,7 @@ def _request(args: GpuInstanceArgs, offer: Offer) -> RentRequest:
         ports=tuple(args.ports),
         onstart=args.onstart,
         bid_price=bid_for(args, offer.min_bid or 0.0, storage) if args.interruptible else None,
-        target_state=args.desired_state,
+        target_state=target_state,
     )
 
 

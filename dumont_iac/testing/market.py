@@ -109,10 +109,18 @@ class Market:
 
 
 def assert_rentals_match(market: Market, deployment: Deployment) -> None:
-    """Exactly the rentals the stack's state declares: one per GPU, no orphan, no duplicate."""
-    wanted = sorted(deployment.state.ids().values())
+    """Exactly the rentals the stack's state declares: one per GPU and one per fleet member,
+    no orphan, no duplicate."""
+    declared: dict[str, Any] = {}  # logical id -> the contract id the state records
+    for resource in deployment.state.resources.values():
+        if "members" in resource.outputs:  # a GpuFleet: its members are the GPUs
+            for member in resource.outputs["members"]:
+                declared[member["logical_id"]] = member["contract_id"]
+        else:
+            declared[resource.id] = resource.outputs["contract_id"]
+    wanted = sorted(declared)
     held = sorted(str(logical_id_of(i["label"])) for i in market.managed())
     assert held == wanted, f"rentals carry {held}, the stack declares {wanted}"
-    for resource in deployment.state.resources.values():
-        (rental,) = market.rentals_of(resource.id)
-        assert rental["id"] == resource.outputs["contract_id"]
+    for logical_id, contract_id in declared.items():
+        (rental,) = market.rentals_of(logical_id)
+        assert rental["id"] == contract_id

@@ -60,6 +60,26 @@ def test_a_taken_offer_is_offer_unavailable_and_disappears_from_cached_searches(
     assert probe.labelled("too-late") == []
 
 
+def test_cached_listings_are_shared_and_dropped_by_the_process_own_writes(client, probe, http_log):
+    offer_id, other_id = probe.cheap_offer_ids(2)
+    assert client.instances(cached=True) == []
+    rental = client.rent(offer_id, IMAGE, label="mine")
+    # The rent dropped the listing: a cached read sees it at once...
+    assert [i.id for i in client.instances(cached=True)] == [rental.instance_id]
+    assert [i.id for i in client.instances(cached=True)] == [rental.instance_id]
+    lists = [r for r in http_log.records if r.method == "GET" and r.path.endswith("/instances/")]
+    assert len(lists) == 2  # ...and the reads after it share one listing
+    # A change made elsewhere is seen by a fresh listing, not a cached one (until it expires).
+    probe.destroy(rental.instance_id)
+    assert [i.id for i in client.instances(cached=True)] == [rental.instance_id]
+    assert client.instances() == []
+    second = client.rent(other_id, IMAGE, label="second")
+    client.set_label(second.instance_id, "renamed")
+    assert [i.label for i in client.instances(cached=True)] == ["renamed"]
+    client.destroy(second.instance_id)
+    assert client.instances(cached=True) == []
+
+
 def test_the_account_balance(client):
     user = client.user()
     assert user.id > 0 and user.credit > 0

@@ -11,20 +11,26 @@ The client holds settings only; it is cheap to build and safe to share between t
 Renting is the one call that must not be repeated blindly: the marketplace does not make it
 idempotent, and a lost answer may hide a rental that bills. ``rent`` therefore looks its label
 up after any ambiguous failure and only rents again when the label is not found.
+
+``instances(cached=True)`` shares one recent listing between the threads of the process (the
+list endpoint allows one call per second per key); this process's own writes (rent, destroy,
+label, start, stop, bid, reboot) drop it, so a cached listing never predates them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from dumont_iac import errors
 from dumont_iac.clients import gpu_models
-from dumont_iac.clients.cache import DEFAULT_TTL, GoneSet, TtlCache
+from dumont_iac.clients.cache import DEFAULT_TTL, GoneSet, SharedListing, TtlCache
 from dumont_iac.clients.http import DEFAULT_RETRY, Endpoint, HttpApi, RetryPolicy
 from dumont_iac.clients.marketplace.decoder import MarketplaceErrors
 from dumont_iac.clients.marketplace.models import (
@@ -61,9 +67,13 @@ GPU_NAMES = Endpoint("gpu names")
 
 MAX_LABEL = 256
 RENT_ATTEMPTS = 3
+# Long enough for every read of one deployment (they arrive together) to share one listing,
+# short enough that changes made elsewhere (failover, the console) show up at the next step.
+LISTING_TTL = 5.0
 
 _search_cache: TtlCache[tuple[Offer, ...]] = TtlCache(DEFAULT_TTL)
 _gone_offers = GoneSet(DEFAULT_TTL)
+_listings: SharedListing[tuple[Instance, ...]] = SharedListing(LISTING_TTL)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -159,7 +169,8 @@ class MarketplaceClient:
         lost: errors.DumontError | None = None
         for attempt in range(1, RENT_ATTEMPTS + 1):
             try:
-                answer = self.http.call("PUT", path, RENT, json=body)
+                with self._writing():
+                    answer = self.http.call("PUT", path, RENT, json=body)
             except errors.OfferUnavailable:
                 _gone_offers.add(self.base_url, offer_id)
                 # After a lost answer, "taken" may mean taken by our own earlier attempt.
@@ -204,10 +215,32 @@ class MarketplaceClient:
             ) from exc
         return max(matches, key=lambda i: i.id) if matches else None
 
-    def instances(self) -> list[Instance]:
+    def instances(self, *, cached: bool = False, reader: str | None = None) -> list[Instance]:
+        """Every rental under the key. ``cached`` accepts a listing up to ``LISTING_TTL``
+        seconds old, shared by the process's threads and dropped by its own writes; a listing
+        serves each ``reader`` (a resource's id) once, so reading a resource again lists anew."""
+        if cached:
+            return list(_listings.get(self._listing_key(), self._list, reader))
+        return list(self._list())
+
+    def _list(self) -> tuple[Instance, ...]:
         answer = self.http.call("GET", "/api/v0/instances/", LIST_INSTANCES, params={"owner": "me"})
         rows = self._rows(answer, "instances", "GET /api/v0/instances/")
-        return [self._parse(Instance, row, "GET /api/v0/instances/") for row in rows]
+        return tuple(self._parse(Instance, row, "GET /api/v0/instances/") for row in rows)
+
+    def _listing_key(self) -> tuple[str, str]:
+        return (self.base_url, key_fingerprint(self.http.service.key.plain()))
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Around a call that changes rentals: no listing fetched before it, or while it was in
+        flight, is kept."""
+        key = self._listing_key()
+        _listings.invalidate(key)
+        try:
+            yield
+        finally:
+            _listings.invalidate(key)
 
     def instance(self, instance_id: int, *, deadline: float | None = None) -> Instance | None:
         """One rental, or None when it does not exist (destroyed, or never was).
@@ -246,22 +279,26 @@ class MarketplaceClient:
         self._manage(instance_id, {"label": label})
 
     def _manage(self, instance_id: int, body: dict[str, Any]) -> None:
-        self.http.call("PUT", f"/api/v0/instances/{int(instance_id)}/", MANAGE, json=body)
+        with self._writing():
+            self.http.call("PUT", f"/api/v0/instances/{int(instance_id)}/", MANAGE, json=body)
 
     def change_bid(self, instance_id: int, price: float) -> None:
         """Set an interruptible rental's bid, in $/hour."""
         if not price > 0:
             raise errors.InvalidValue(f"price must be > 0 $/h, got {price!r}")
         path = f"/api/v0/instances/bid_price/{int(instance_id)}/"
-        self.http.call("PUT", path, CHANGE_BID, json={"client_id": "me", "price": price})
+        with self._writing():
+            self.http.call("PUT", path, CHANGE_BID, json={"client_id": "me", "price": price})
 
     def reboot(self, instance_id: int) -> None:
-        self.http.call("PUT", f"/api/v0/instances/reboot/{int(instance_id)}/", REBOOT)
+        with self._writing():
+            self.http.call("PUT", f"/api/v0/instances/reboot/{int(instance_id)}/", REBOOT)
 
     def destroy(self, instance_id: int) -> None:
         """Destroy a rental; one that is already gone counts as destroyed."""
         try:
-            self.http.call("DELETE", f"/api/v0/instances/{int(instance_id)}/", DESTROY)
+            with self._writing():
+                self.http.call("DELETE", f"/api/v0/instances/{int(instance_id)}/", DESTROY)
         except errors.NotFound:
             return
 
@@ -352,9 +389,11 @@ class MarketplaceClient:
 
 
 def forget_cached_searches() -> None:
-    """Empty the offer-search cache and the memory of taken offers (for tests and long runs)."""
+    """Empty the offer-search cache, the memory of taken offers and the shared instance
+    listings (for tests and long runs)."""
     _search_cache.clear()
     _gone_offers.clear()
+    _listings.clear()
 
 
 # A program that names a model the shipped catalog lacks asks the configured marketplace once.

@@ -11,7 +11,7 @@ from typing import Any
 
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace.models import Instance
-from dumont_iac.provider.gpu_instance import LABEL_MARK, LABEL_SEPARATOR
+from dumont_iac.provider.labels import LABEL_MARK, LABEL_SEPARATOR
 
 STOPPED = frozenset({"stopped", "exited", "inactive"})
 
