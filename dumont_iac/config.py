@@ -227,6 +227,16 @@ def unreachable_sentence(url: Resolved, reason: str) -> str:
     )
 
 
+def gone_quiet_sentence(url: Resolved, reason: str) -> str:
+    """For a URL that answered earlier in this process: the setting is right, the service is
+    down for the moment."""
+    return (
+        f"The {url.setting.label} {url.plain()} ({url.origin()}) answered earlier in this run "
+        f"but is not answering now ({reason}); the call had no effect and is safe to retry once "
+        "the service is back."
+    )
+
+
 def not_the_api_sentence(url: Resolved, api: str, answer: str) -> str:
     return (
         f"The {url.setting.label} {url.plain()} ({url.origin()}) does not serve the {api} API "

@@ -61,6 +61,16 @@ def _gpu_catalog_offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         os.environ[gpu_models.CACHE_ENV] = previous
 
 
+@pytest.fixture(autouse=True)
+def _each_test_starts_with_no_url_answered() -> Iterator[None]:
+    """A port a stopped server answered on may be handed out again to a later test."""
+    from dumont_iac.clients.http import forget_answers
+
+    forget_answers()
+    yield
+    forget_answers()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(item.get_closest_marker(layer) for layer in LAYERS):
