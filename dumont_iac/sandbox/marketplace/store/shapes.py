@@ -30,6 +30,22 @@ class Rented(TypedDict):
     new_contract: int
 
 
+class RentOutcome(TypedDict):
+    """One offer of a bulk rent: its new contract, or the marketplace's error for it."""
+
+    success: bool
+    new_contract: NotRequired[int]
+    error: NotRequired[str]
+    msg: NotRequired[str]
+
+
+class BulkRented(TypedDict):
+    success: bool  # every offer was rented
+    new_contracts: list[int]  # in the order the offers were given
+    results: dict[str, RentOutcome]  # by offer id
+    msg: NotRequired[str]
+
+
 class Offer(TypedDict):
     id: int
     ask_contract_id: int
