@@ -46,6 +46,17 @@ class BulkRented(TypedDict):
     msg: NotRequired[str]
 
 
+class PriceBreakdown(TypedDict):
+    """An offer's hourly price in parts, as the marketplace nests it under ``search`` (the
+    search's pricing) and ``instance`` (the rental's); SkyPilot reads ``search.totalHour``."""
+
+    gpuCostPerHour: float  # noqa: N815 - the marketplace's own key
+    diskHour: float  # noqa: N815
+    totalHour: float  # noqa: N815
+    discountTotalHour: float  # noqa: N815
+    discountedTotalPerHour: float  # noqa: N815
+
+
 class Offer(TypedDict):
     id: int
     ask_contract_id: int
@@ -123,6 +134,8 @@ class Offer(TypedDict):
     cluster_id: int | None
     score: float
     resource_type: str
+    search: PriceBreakdown
+    instance: PriceBreakdown
 
 
 class VolumeOffer(TypedDict):
