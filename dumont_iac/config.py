@@ -189,7 +189,17 @@ def _service(
 
 def check_url(url: Resolved) -> str:
     value = url.require()
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # an unclosed "[" or a port that is not a number from 1 to 65535
+        parts, port_ok = urlsplit(""), False
+    if not port_ok:
+        raise SettingInvalid(
+            f"The {url.setting.label} {value!r} ({url.origin()}) is not a valid URL (an unreadable "
+            f"host, or a port outside 1 to 65535): {url.setting.how_to_set()}.",
+            setting=url.setting.pulumi_name,
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingInvalid(
             f"The {url.setting.label} {value!r} ({url.origin()}) is not an http:// or https:// "
@@ -224,6 +234,16 @@ def unreachable_sentence(url: Resolved, reason: str) -> str:
     return (
         f"The {url.setting.label} {url.plain()} ({url.origin()}) cannot be reached ({reason}): "
         f"{url.setting.how_to_set()}."
+    )
+
+
+def gone_quiet_sentence(url: Resolved, reason: str) -> str:
+    """For a URL that answered earlier in this process: the setting is right, the service is
+    down for the moment."""
+    return (
+        f"The {url.setting.label} {url.plain()} ({url.origin()}) answered earlier in this run "
+        f"but is not answering now ({reason}); the call had no effect and is safe to retry once "
+        "the service is back."
     )
 
 

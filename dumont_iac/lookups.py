@@ -126,7 +126,13 @@ class GpuPricing(BaseModel):
     on_demand: float | None = Field(description="lowest on-demand price")
     interruptible: float | None = Field(description="lowest interruptible price (minimum bid)")
     savings_pct: float | None = Field(description="interruptible vs on demand, lowest to lowest")
-    cheapest_offer_id: int | None = Field(description="the offer at the lowest on-demand price")
+    cheapest_offer_id: int | None = Field(
+        description="the offer at the ``cheapest`` price (on demand or interruptible)"
+    )
+    on_demand_offer_id: int | None = Field(description="the offer at the ``on_demand`` price")
+    interruptible_offer_id: int | None = Field(
+        description="the offer at the ``interruptible`` price"
+    )
 
 
 def spot_pricing(
@@ -181,24 +187,33 @@ def _pricing(gpu_name: str, offers: list[Offer]) -> GpuPricing:
         return GpuPricing(
             gpu_name=gpu_name, offers=0, cheapest=None, median=None, on_demand=None,
             interruptible=None, savings_pct=None, cheapest_offer_id=None,
+            on_demand_offer_id=None, interruptible_offer_id=None,
         )  # fmt: skip
-    on_demand = [o.price_per_gpu_hour() for o in offers]
-    bids = [o.price_per_gpu_hour(interruptible=True) for o in offers if o.min_bid is not None]
-    lowest = min(on_demand)
-    lowest_bid = min(bids) if bids else None
+    # Each price is taken from one offer, and that offer's id goes beside it.
+    best = min(offers, key=lambda o: (o.price_per_gpu_hour(), o.id))
+    biddable = [o for o in offers if o.min_bid is not None]
+    best_bid = (
+        min(biddable, key=lambda o: (o.price_per_gpu_hour(interruptible=True), o.id))
+        if biddable
+        else None
+    )
+    lowest = best.price_per_gpu_hour()
+    lowest_bid = None if best_bid is None else best_bid.price_per_gpu_hour(interruptible=True)
     savings = None
     if lowest_bid is not None and lowest > 0:
         savings = round((1 - lowest_bid / lowest) * 100, 1)
-    best = min(offers, key=lambda o: (o.price_per_gpu_hour(), o.id))
+    cheapest = best if best_bid is None or lowest_bid is None or lowest <= lowest_bid else best_bid
     return GpuPricing(
         gpu_name=gpu_name,
         offers=len(offers),
         cheapest=round(min(lowest, lowest_bid if lowest_bid is not None else lowest), 4),
-        median=round(statistics.median(on_demand), 4),
+        median=round(statistics.median(o.price_per_gpu_hour() for o in offers), 4),
         on_demand=round(lowest, 4),
         interruptible=None if lowest_bid is None else round(lowest_bid, 4),
         savings_pct=savings,
-        cheapest_offer_id=best.id,
+        cheapest_offer_id=cheapest.id,
+        on_demand_offer_id=best.id,
+        interruptible_offer_id=None if best_bid is None else best_bid.id,
     )
 
 

@@ -26,6 +26,7 @@ FILE_LAYERS = {
     "gpu_instance/test_contract.py": "contract",
     "gpu_instance/test_frozen_blob.py": "contract",
     "gpu_instance/test_faults.py": "lifecycle",
+    "gpu_instance/test_outages.py": "lifecycle",
     "gpu_instance/test_identity.py": "lifecycle",
     "gpu_instance/test_lifecycle.py": "lifecycle",
     "gpu_instance/test_secrets.py": "lifecycle",
@@ -62,6 +63,16 @@ def _gpu_catalog_offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         os.environ.pop(gpu_models.CACHE_ENV, None)
     else:
         os.environ[gpu_models.CACHE_ENV] = previous
+
+
+@pytest.fixture(autouse=True)
+def _each_test_starts_with_no_url_answered() -> Iterator[None]:
+    """A port a stopped server answered on may be handed out again to a later test."""
+    from dumont_iac.clients.http import forget_answers
+
+    forget_answers()
+    yield
+    forget_answers()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

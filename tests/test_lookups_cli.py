@@ -156,3 +156,85 @@ def test_boolean_options_are_flags_with_their_opposites(sandbox):
     assert cheapest(bid) <= cheapest(demand)
     refused = run("offers", "--interruptible", "true", *on(sandbox))
     assert refused.exit_code == 2 and "unexpected extra argument" in refused.output.lower()
+
+
+# --- every offer id is shown with that offer's own price ----------------------------------------
+
+
+def _raw_offer(sandbox, offer_id: int) -> dict:
+    with sandbox.client() as http:
+        (row,) = http.post("/api/v0/bundles/", json={"id": {"eq": offer_id}}).json()["offers"]
+    return row
+
+
+def _priced(row: dict, *, interruptible: bool, disk_gb: float) -> float:
+    gpu = row["min_bid"] if interruptible else row["dph_base"]
+    return gpu + disk_gb * row["storage_cost"] / (30 * 24)  # $/GB per 30-day month
+
+
+@pytest.mark.parametrize("mode", ["--on-demand", "--interruptible"])
+def test_each_offer_id_is_shown_beside_its_own_price(sandbox, mode):
+    interruptible = mode == "--interruptible"
+    base = ["offers", "--gpu", "RTX 4090", "--gpu", "RTX 3090", "--limit", "6", *on(sandbox)]
+    # The other pricing first, so its search sits in the cache when this one runs.
+    other = "--on-demand" if interruptible else "--interruptible"
+    assert run(*base, other, "--json").exit_code == 0
+    as_json = json.loads(run(*base, mode, "--json").stdout)
+    as_csv = list(csv.DictReader(io.StringIO(run(*base, mode, "--csv").stdout)))
+    table = run(*base, mode).stdout
+    assert len(as_json) == len(as_csv) == 6
+    for shown, csv_row in zip(as_json, as_csv, strict=True):
+        offer = _raw_offer(sandbox, shown["id"])
+        price = round(_priced(offer, interruptible=interruptible, disk_gb=10), 4)
+        assert shown["price_per_hour"] == price, (shown, offer)
+        assert shown["gpu_name"] == offer["gpu_name"]
+        assert shown["machine_id"] == offer["machine_id"]
+        assert (int(csv_row["id"]), float(csv_row["price_per_hour"])) == (shown["id"], price)
+        (line,) = [line for line in table.splitlines() if f" {shown['id']} " in line]
+        assert f"${price:.4f}" in line, line
+
+
+def test_pricing_names_the_offer_behind_each_price(sandbox):
+    rows = json.loads(run("pricing", "--json", *on(sandbox)).stdout)
+    assert rows
+    bid_cheaper = 0
+    for row in rows:
+        on_demand = _raw_offer(sandbox, row["on_demand_offer_id"])
+        bid = _raw_offer(sandbox, row["interruptible_offer_id"])
+        cheapest = _raw_offer(sandbox, row["cheapest_offer_id"])
+        assert row["on_demand"] == round(on_demand["dph_base"] / on_demand["num_gpus"], 4)
+        assert row["interruptible"] == round(bid["min_bid"] / bid["num_gpus"], 4)
+        per_gpu = min(cheapest["dph_base"], cheapest["min_bid"]) / cheapest["num_gpus"]
+        assert row["cheapest"] == round(per_gpu, 4), row
+        assert {on_demand["gpu_name"], bid["gpu_name"], cheapest["gpu_name"]} == {row["gpu_name"]}
+        bid_cheaper += row["interruptible_offer_id"] != row["on_demand_offer_id"]
+    assert bid_cheaper  # the market has models whose cheapest bid is another offer
+
+
+COMMANDS = [["offers"], ["pricing"], ["recommend", "--params", "7"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("localhost:8000", "is not an http:// or https:// URL"),
+        ("http://[::1", "is not a valid URL"),
+        ("http://127.0.0.1:99999", "is not a valid URL"),
+        ("{sandbox}/api/v0", "does not serve the marketplace API (POST /api/v0/bundles/ answered"),
+        ("{html}", "does not serve the marketplace API"),
+        ("{closed}", "cannot be reached (connection refused)"),
+    ],
+    ids=["no-scheme", "unreadable", "bad-port", "path-prefix", "html", "closed"],
+)
+def test_a_wrong_url_is_one_sentence_for_every_command(sandbox, html_url, command, url, says):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    given = url.format(sandbox=sandbox.url, html=html_url, closed=closed)
+    result = run(*command, "--url", given)
+    assert result.exit_code == 1, result.output
+    assert result.stdout == "" and "Traceback" not in result.output
+    (line,) = result.stderr.splitlines()
+    assert says in line and "(given as --url)" in line, line
+    assert line.endswith("or set the environment variable VAST_URL."), line

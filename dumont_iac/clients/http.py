@@ -42,7 +42,12 @@ from dumont_iac import errors
 from dumont_iac._version import __version__
 from dumont_iac.clients.decoding import ErrorDecoder
 from dumont_iac.clients.pacing import key_fingerprint, pacer_for
-from dumont_iac.config import ServiceSettings, not_the_api_sentence, unreachable_sentence
+from dumont_iac.config import (
+    ServiceSettings,
+    gone_quiet_sentence,
+    not_the_api_sentence,
+    unreachable_sentence,
+)
 
 log = logging.getLogger("dumont_iac.http")
 
@@ -175,6 +180,7 @@ class HttpApi:
                 timeout=httpx.Timeout(read, connect=min(self.connect_timeout, read)),
             )
             status = response.status_code
+            _answered(self.base_url)
             return self._interpret(method, path, response)
         except httpx.HTTPError as exc:
             status = type(exc).__name__
@@ -283,9 +289,13 @@ class HttpApi:
             )
         else:
             reason = type(exc).__name__
-        return errors.Unreachable(
-            unreachable_sentence(url, reason), url=self.base_url, reason=reason
-        )
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) and answered_before(
+            self.base_url
+        ):
+            sentence = gone_quiet_sentence(url, reason)
+        else:
+            sentence = unreachable_sentence(url, reason)
+        return errors.Unreachable(sentence, url=self.base_url, reason=reason)
 
 
 def _should_stop(policy: RetryPolicy, deadline: float | None, state: RetryCallState) -> bool:
@@ -345,6 +355,25 @@ def _connect_reason(exc: httpx.ConnectError) -> str:
     if "name or service" in text or "nodename" in text or "getaddrinfo" in text:
         return "unknown host"
     return "connection failed"
+
+
+# Base URLs that answered at least once in this process: a later connection failure to one of
+# them is an outage of the moment, not a wrong setting.
+_answered_urls: set[tuple[int, str]] = set()
+
+
+def _answered(base_url: str) -> None:
+    _answered_urls.add((os.getpid(), base_url))
+
+
+def answered_before(base_url: str) -> bool:
+    """Whether ``base_url`` gave any HTTP answer earlier in this process."""
+    return (os.getpid(), base_url) in _answered_urls
+
+
+def forget_answers() -> None:
+    """Forget which URLs answered (a test whose ports the system may hand out again)."""
+    _answered_urls.clear()
 
 
 # One connection pool per base URL and process: created on first use, never pickled, and not

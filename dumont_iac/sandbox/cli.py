@@ -137,8 +137,20 @@ def sandbox(
     plane pointed at it, and moto's server for AWS."""
     # uvicorn, the apps and moto load only when serving
     from dumont_iac.sandbox.core.db import SchemaError
+    from dumont_iac.sandbox.ports import busy_port_sentence, remove_new_files
     from dumont_iac.sandbox.world import start_world
 
+    busy = busy_port_sentence(
+        host,
+        {
+            "marketplace": (port, "--port"),
+            "control plane": (control_plane_port, "--control-plane-port"),
+            "AWS stand-in": (aws_port, "--aws-port"),
+        },
+    )
+    if busy is not None:
+        typer.echo(f"Error: {busy}", err=True)
+        raise typer.Exit(1)
     existing = False
     if db != ":memory:":
         path = Path(db).expanduser()
@@ -171,16 +183,24 @@ def sandbox(
     # Injected faults and unexpected errors are logged by the services' own loggers.
     logging.basicConfig(level=logging.INFO, format="%(levelname)-9s %(name)s: %(message)s")
     started = time.monotonic()
+    cp_db = control_plane_db or _beside(db, "control-plane")
+    existed = {path: Path(path).exists() for path in (db, cp_db) if path != ":memory:"}
     try:
         world, services = start_world(
             settings,
-            control_plane_db=control_plane_db or _beside(db, "control-plane"),
+            control_plane_db=cp_db,
             control_plane_key=control_plane_key,
             host=host,
             ports=(port, control_plane_port, aws_port),
         )
     except SchemaError as exc:
         typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:  # a port taken between the check and the start
+        remove_new_files([db, cp_db], existed)
+        typer.echo(f"Error: the local world could not start on {host}: {exc.strerror or exc}; "
+                   "free the ports or choose others (--port, --control-plane-port, --aws-port).",
+                   err=True)  # fmt: skip
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         return  # stopped while starting: what had started is stopped already

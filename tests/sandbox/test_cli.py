@@ -153,3 +153,47 @@ def test_the_command_starts_the_whole_world_and_prints_every_export(tmp_path):
     }  # fmt: skip
     assert "(marketplace, control plane and AWS)" in lines[-1]
     assert process.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "service"),
+    [
+        ("--port", "marketplace"),
+        ("--control-plane-port", "control plane"),
+        ("--aws-port", "AWS stand-in"),
+    ],
+)
+def test_a_busy_port_is_one_sentence_before_any_banner_and_leaves_no_file(
+    tmp_path, option, service
+):
+    db = tmp_path / "market.db"
+    ports = {"--port": _free_port(), "--control-plane-port": "0", "--aws-port": "0"}
+    with socket.socket() as holder:  # something else already serves on the port
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        ports[option] = busy
+        command = [sys.executable, "-m", "dumont_iac.cli", "sandbox", "--db", str(db),
+                   "--machines", "300", "--rate-limits", "off"]  # fmt: skip
+        for name, value in ports.items():
+            command += [name, str(value)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done
+    assert done.stdout == ""  # not one banner line
+    assert done.stderr.strip().splitlines() == [
+        f"Error: The {service}'s port 127.0.0.1:{busy} is already in use: stop what holds it "
+        f"or choose another {option}" + (" (0 picks a free one)." if option != "--port" else ".")
+    ]
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []  # neither the market's nor the control plane's db
+
+
+def test_one_port_given_to_two_services_is_refused_before_starting(tmp_path):
+    port = str(_free_port())
+    result = CliRunner().invoke(
+        app,
+        ["sandbox", "--db", str(tmp_path / "m.db"), "--port", port, "--aws-port", port],
+    )
+    assert result.exit_code == 1
+    assert f"Port {port} is given to both the marketplace and the AWS stand-in" in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -317,3 +317,21 @@ def test_stall_counts_are_checked(sandbox):
         assert answer.status_code == 400, answer.text
         assert answer.json()["success"] is False and "times" in answer.text
     assert wrong_key.status_code in (401, 403)
+
+
+def test_an_armed_429_is_refused_as_the_rate_limiter_refuses(sandbox_factory):
+    strict = sandbox_factory(rate_limits="realistic")
+    with strict.client() as http:
+        offer = _offers(http, limit=1)[0]
+        http.post("/_sandbox/faults", json={"method": "PUT", "path": "/api/v0/asks/*",
+                                             "kind": "error", "status": 429})  # fmt: skip
+        injected = http.put(f"/api/v0/asks/{offer['id']}/", json={"image": "ubuntu"})
+        _rent(http, offer)  # the fault was used up: the rent passes and starts the gap
+        limited = http.put(f"/api/v0/asks/{offer['id']}/", json={"image": "ubuntu"})
+        assert injected.status_code == limited.status_code == 429
+        assert injected.headers.get("content-type") == limited.headers.get("content-type")
+        assert "API requests too frequent" in injected.text
+        assert "retry-after" not in injected.headers
+        refused = http.post("/_sandbox/faults", json={"method": "GET", "path": "/x",
+                                                      "kind": "error", "status": 450})  # fmt: skip
+        assert refused.status_code == 400 and "429 or a 5xx" in refused.text

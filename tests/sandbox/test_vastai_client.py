@@ -7,6 +7,7 @@ call fails, so each test gives it a fresh home, and reads its output rather than
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -163,3 +164,24 @@ def test_a_wrong_key_is_reported_by_the_client(vastai):
         "status_code": 401,
         "msg": "Invalid user key",
     }
+
+
+def test_create_instances_rents_every_offer_in_one_call(vastai, sandbox):
+    offers = vastai.json("search", "offers", "num_gpus=1", "-o", "dph")
+    ids = []
+    for offer in offers:  # one offer per machine: renting a slice re-lists its machine's others
+        if offer["machine_id"] not in {o["machine_id"] for o in offers if o["id"] in ids}:
+            ids.append(offer["id"])
+    ids = ids[:3]
+    env_run = subprocess.run(
+        [VASTAI, "create", "instances", *map(str, ids), "--image", "ubuntu:22.04",
+         "--disk", "12", "--label", "cli-bulk"],
+        env=vastai.env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert env_run.returncode == 0, env_run.stderr
+    (line,) = [row for row in env_run.stdout.splitlines() if row.startswith("Started. ")]
+    answer = ast.literal_eval(line.removeprefix("Started. "))
+    assert answer["success"] is True and list(answer["results"]) == [str(i) for i in ids]
+    listed = vastai.json("show", "instances")
+    assert sorted(row["id"] for row in listed) == sorted(answer["new_contracts"])
+    assert {row["label"] for row in listed} == {"cli-bulk"}

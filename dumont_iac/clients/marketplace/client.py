@@ -134,7 +134,7 @@ class MarketplaceClient:
         )
         found = _search_cache.get(key) if cached else None
         if found is None:
-            answer = self.http.call("POST", "/api/v0/bundles/", SEARCH, json=query, auth="optional")
+            answer = self._always_served("POST", "/api/v0/bundles/", SEARCH, json=query)
             rows = self._rows(answer, "offers", "POST /api/v0/bundles/")
             offers = [self._parse(Offer, row, "POST /api/v0/bundles/") for row in rows]
             found = tuple(wanted.sort([o for o in offers if wanted.matches(o)]))
@@ -146,10 +146,24 @@ class MarketplaceClient:
         """Every GPU model the marketplace knows, as it spells them; remembered for programs
         that validate model names (``dumont_iac.clients.gpu_models``)."""
         path = "/api/v0/gpu_names/unique/"
-        answer = self.http.call("GET", path, GPU_NAMES, auth="optional")
+        answer = self._always_served("GET", path, GPU_NAMES)
         names = [str(n) for n in self._rows(answer, "gpu_names", f"GET {path}") if n]
         gpu_models.remember(names)
         return names
+
+    def _always_served(self, method: str, path: str, endpoint: Endpoint, **kwargs: Any) -> Any:
+        """A call to a path every marketplace serves: a 404 means the URL is not the API (a
+        path prefix too many, another service on that port), which the URL setting fixes."""
+        try:
+            return self.http.call(method, path, endpoint, auth="optional", **kwargs)
+        except errors.NotFound as exc:
+            answer = f"{method} {path} answered HTTP 404: {exc.detail or 'not found'}"
+            raise errors.NotTheApi(
+                not_the_api_sentence(self.http.service.url, "marketplace", answer),
+                url=self.base_url,
+                status=404,
+                content_type="application/json",
+            ) from exc
 
     # --- rentals ---------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ Clients must survive a marketplace that answers 5xx, stalls, or commits a change
 the answer (the reason a rent must never be retried blindly). A ``FaultPlan`` holds the armed
 faults; ``FaultMiddleware`` applies them in front of every service's routes:
 
-- ``error``: answer ``status`` (5xx) in the service's envelope without running the route.
+- ``error``: answer ``status`` (5xx, or 429 as the rate limiter refuses) in the service's
+  envelope without running the route.
 - ``hang``: wait ``seconds`` (real time), then run the route as usual; a client with a shorter
   timeout gives up while the change still happens.
 - ``drop``: run the route so its change is committed, then send the start of the response and
@@ -23,7 +24,7 @@ from typing import Literal
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dumont_iac.sandbox.core.errors import InjectedFault
+from dumont_iac.sandbox.core.errors import InjectedFault, RateLimited
 from dumont_iac.sandbox.core.handlers import Envelopes
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,8 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
         elif fault.kind == "error":
             log.info("injected fault: %s %s answers %d", method, path, fault.status)
-            answer = self.envelopes.for_path(path).error(InjectedFault(fault.status))
+            refusal = RateLimited("injected", 0) if fault.status == 429 else None
+            answer = self.envelopes.for_path(path).error(refusal or InjectedFault(fault.status))
             await answer(scope, receive, send)
         elif fault.kind == "hang":
             log.info("injected fault: %s %s hangs %gs", method, path, fault.seconds)

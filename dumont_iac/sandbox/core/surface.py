@@ -41,7 +41,13 @@ class FaultSpec(BaseModel):
         "then run it; drop: run it (the change is committed), then break the connection."
     )
     times: int = Field(default=1, ge=1, le=1000, description="How many matching calls break.")
-    status: int = Field(default=503, ge=500, le=599, description="The status of an error.")
+    status: int = Field(
+        default=503,
+        ge=429,
+        le=599,
+        description="The status of an error: a 5xx, or 429 (refused as too frequent, in the "
+        "rate limiter's own form).",
+    )
     seconds: float = Field(
         default=0.0, ge=0, le=MAX_HANG_SECONDS, description="How long a hang lasts."
     )
@@ -50,6 +56,8 @@ class FaultSpec(BaseModel):
     def _hang_needs_seconds(self) -> FaultSpec:
         if self.kind == "hang" and self.seconds <= 0:
             raise ValueError(f"seconds: a hang needs 0 < seconds <= {MAX_HANG_SECONDS:g}")
+        if 429 < self.status < 500:
+            raise ValueError(f"status: an error is 429 or a 5xx (500 to 599), not {self.status}")
         return self
 
 

@@ -127,6 +127,12 @@ class BulkInstanceUpdate(InstanceUpdate):
     ids: list[Id] = Field(min_length=1, max_length=64)
 
 
+class BulkRentBody(RentBody):
+    """``vastai create instances``: one rent body for every offer in ``ids``."""
+
+    ids: list[Id] = Field(min_length=1, max_length=64)
+
+
 class BulkDestroy(Body):
     instance_ids: list[Id] = Field(min_length=1, max_length=64)
 

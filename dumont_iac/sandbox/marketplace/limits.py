@@ -18,13 +18,15 @@ import re
 from dumont_iac.sandbox.core.ratelimit import PER_IP, Limit
 
 SEARCH = Limit("search offers", gap=6.0, burst=10, per=PER_IP)
+RENT = Limit("rent", gap=4.5, penalty=12.0)
 
 # (method, path without trailing slash, limit); the first match wins, so specific paths come first.
 _ID = r"[^/]+"
 RULES: list[tuple[str, re.Pattern[str], Limit]] = [
     (m, re.compile(p), lim)
     for m, p, lim in [
-        ("PUT", rf"/api/v0/asks/{_ID}", Limit("rent", gap=4.5, penalty=12.0)),
+        ("PUT", rf"/api/v0/asks/{_ID}", RENT),
+        ("POST", r"/api/v0/asks/bulk", RENT),  # one rent limit for single and bulk rents
         ("PUT", rf"/api/v0/instances/bid_price/{_ID}", Limit("change bid", gap=5.5)),
         ("PUT", rf"/api/v0/instances/reboot/{_ID}", Limit("reboot instance", gap=1.0)),
         ("PUT", rf"/api/v0/instances/{_ID}", Limit("manage instance", gap=1.0)),

@@ -187,6 +187,25 @@ async def rent(request: Request, ask_id: str, user: User, store: StoreDep) -> JS
     return await _answer(partial(store.rent, user, _int(ask_id, "ask_id"), await _body(request)))
 
 
+@router.post(
+    "/api/v0/asks/bulk/",
+    **_doc(
+        "Rent several offers with one body (`vastai create instances`)",
+        {
+            "success": True,
+            "new_contracts": [26000017, 26000018],
+            "results": {
+                "12000345": {"success": True, "new_contract": 26000017},
+                "12000346": {"success": True, "new_contract": 26000018},
+            },
+        },
+        {**RENT_EXAMPLE, "ids": [12000345, 12000346]},
+    ),
+)
+async def rent_many(request: Request, user: User, store: StoreDep) -> JSONResponse:
+    return await _answer(partial(store.rent_many, user, await _body(request)))
+
+
 # --- instances ------------------------------------------------------------------------------------
 
 INSTANCE_EXAMPLE = {

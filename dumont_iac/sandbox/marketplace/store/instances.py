@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dumont_iac.sandbox.core import db
+from dumont_iac.sandbox.core.errors import ServiceError
 from dumont_iac.sandbox.marketplace import bodies
 from dumont_iac.sandbox.marketplace.errors import (
     InvalidArgs,
@@ -26,6 +27,7 @@ from dumont_iac.sandbox.marketplace.store import rows
 from dumont_iac.sandbox.marketplace.store.base import OFFLINE_MSG, OUTBID_MSG, StoreBase, operation
 from dumont_iac.sandbox.marketplace.store.shapes import (
     AttachedVolume,
+    BulkRented,
     Done,
     Instance,
     InstanceFilters,
@@ -33,6 +35,7 @@ from dumont_iac.sandbox.marketplace.store.shapes import (
     Outbid,
     Outcome,
     Rented,
+    RentOutcome,
     Results,
     StallsArmed,
     StallsReleased,
@@ -49,6 +52,48 @@ class InstanceActions(StoreBase):
     @operation
     def rent(self, user_id: int, ask_id: int, body: Any) -> Rented:
         request = bodies.parse(bodies.RentBody, body).checked()
+        return {"success": True, "new_contract": self._rent(user_id, ask_id, request)}
+
+    @operation
+    def rent_many(self, user_id: int, body: Any) -> BulkRented:
+        """Rent every offer in ``ids`` with one body. Each offer rents or fails on its own (a
+        taken offer does not undo the others); when none can be rented, the first one's error
+        is the answer."""
+        request = bodies.parse(bodies.BulkRentBody, body)
+        request.checked()
+        if len(set(request.ids)) != len(request.ids):
+            raise InvalidArgs("ids: each offer can be rented once; remove the repeated ids.",
+                              field="ids")  # fmt: skip
+        results: dict[str, RentOutcome] = {}
+        contracts: list[int] = []
+        first_error: ServiceError | None = None
+        for ask_id in request.ids:
+            self._db.execute("SAVEPOINT rent_one")
+            try:
+                contract = self._rent(user_id, ask_id, request)
+            except ServiceError as exc:
+                self._db.execute("ROLLBACK TO rent_one")
+                first_error = first_error or exc
+                results[str(ask_id)] = {"success": False, "error": exc.code, "msg": exc.msg}
+            else:
+                contracts.append(contract)
+                results[str(ask_id)] = {"success": True, "new_contract": contract}
+            finally:
+                self._db.execute("RELEASE rent_one")
+        if not contracts and first_error is not None:
+            raise first_error
+        answer: BulkRented = {
+            "success": len(contracts) == len(request.ids),
+            "new_contracts": contracts,
+            "results": results,
+        }
+        if not answer["success"]:
+            answer["msg"] = (
+                f"{len(contracts)} of {len(request.ids)} offers rented; see results for the others."
+            )
+        return answer
+
+    def _rent(self, user_id: int, ask_id: int, request: bodies.RentBody) -> int:
         offer = self._db.execute("SELECT * FROM offers WHERE id = ?", (ask_id,)).fetchone()
         if offer is None or not offer["rentable"]:
             raise NoSuchAsk(ask_id, status=410 if request.cancel_unavail else 404)
@@ -107,7 +152,7 @@ class InstanceActions(StoreBase):
             )
         self._db.execute("DELETE FROM offers WHERE id = ?", (ask_id,))
         self._refresh_machine(machine_id)
-        return {"success": True, "new_contract": instance_id}
+        return instance_id
 
     def _loading_seconds_of_new(self, image: str, instance_id: int, start: bool) -> float:
         """The pull time of a new rental; an armed stall makes it endless (until released)."""

@@ -20,6 +20,7 @@ from dumont_iac.sandbox.marketplace.store.shapes import (
     Instance,
     Offer,
     PortBinding,
+    PriceBreakdown,
     Volume,
     VolumeOffer,
 )
@@ -54,10 +55,22 @@ def offer(data: dict[str, Any], search: Search, now: float) -> Offer:
         duration=max(0.0, data["end_date"] - now),
         credit_discount_max=RESERVED_DISCOUNT,
         resource_type="gpu",
+        search=_breakdown(price, storage),
+        instance=_breakdown(price, storage),
     )
     if search.offer_type == "reserved":
         data["discounted_dph_total"] = price * (1 - RESERVED_DISCOUNT) + storage
     return cast(Offer, data)  # the columns above, as the search answers them
+
+
+def _breakdown(gpu: float, disk: float) -> PriceBreakdown:
+    return {
+        "gpuCostPerHour": gpu,
+        "diskHour": disk,
+        "totalHour": gpu + disk,
+        "discountTotalHour": 0.0,
+        "discountedTotalPerHour": gpu + disk,
+    }
 
 
 def volume_offer(data: dict[str, Any], search: Search, now: float) -> VolumeOffer:

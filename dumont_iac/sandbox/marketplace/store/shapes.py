@@ -30,6 +30,33 @@ class Rented(TypedDict):
     new_contract: int
 
 
+class RentOutcome(TypedDict):
+    """One offer of a bulk rent: its new contract, or the marketplace's error for it."""
+
+    success: bool
+    new_contract: NotRequired[int]
+    error: NotRequired[str]
+    msg: NotRequired[str]
+
+
+class BulkRented(TypedDict):
+    success: bool  # every offer was rented
+    new_contracts: list[int]  # in the order the offers were given
+    results: dict[str, RentOutcome]  # by offer id
+    msg: NotRequired[str]
+
+
+class PriceBreakdown(TypedDict):
+    """An offer's hourly price in parts, as the marketplace nests it under ``search`` (the
+    search's pricing) and ``instance`` (the rental's); SkyPilot reads ``search.totalHour``."""
+
+    gpuCostPerHour: float  # noqa: N815 - the marketplace's own key
+    diskHour: float  # noqa: N815
+    totalHour: float  # noqa: N815
+    discountTotalHour: float  # noqa: N815
+    discountedTotalPerHour: float  # noqa: N815
+
+
 class Offer(TypedDict):
     id: int
     ask_contract_id: int
@@ -107,6 +134,8 @@ class Offer(TypedDict):
     cluster_id: int | None
     score: float
     resource_type: str
+    search: PriceBreakdown
+    instance: PriceBreakdown
 
 
 class VolumeOffer(TypedDict):
