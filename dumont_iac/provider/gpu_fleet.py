@@ -28,6 +28,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace.models import Instance
+from dumont_iac.costs import ResourceCost
 from dumont_iac.errors import CreateFailed, ProviderError
 from dumont_iac.models.gpu_fleet import GpuFleetArgs
 from dumont_iac.provider import labels
@@ -41,7 +42,7 @@ from dumont_iac.provider.fleet_members import (
 )
 from dumont_iac.provider.labels import logical_id_of, member_id, rental_label
 from dumont_iac.provider.rentals import destroy_all, price_of, ssh_command_of, status_of
-from dumont_iac.provider.renting import TERMINAL, bid_for
+from dumont_iac.provider.renting import TERMINAL, bid_for, price_rentals
 from dumont_iac.schema import fields_of
 
 log = logging.getLogger("dumont_iac.provider")
@@ -55,6 +56,11 @@ def fleet_id_for(args: GpuFleetArgs) -> str:
 
 class GpuFleetProvider(SchemaProvider[GpuFleetArgs]):
     schema = GpuFleetArgs
+
+    @classmethod
+    def cost(cls, args: GpuFleetArgs, market: MarketplaceClient) -> ResourceCost:
+        """Every member: the offers a create would take now, and the price cap per member."""
+        return price_rentals(args, market, count=args.count, one_per_machine=args.one_per_machine)
 
     # --- diff: the generic one, plus members missing since the last deploy ------------------
 

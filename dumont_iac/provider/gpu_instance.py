@@ -25,7 +25,7 @@ import re
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.clients.marketplace.models import HOURS_PER_MONTH, Instance
+from dumont_iac.clients.marketplace.models import Instance
 from dumont_iac.costs import ResourceCost
 from dumont_iac.errors import CreateFailed, ProviderError
 from dumont_iac.models.gpu_instance import GpuInstanceArgs
@@ -42,7 +42,7 @@ from dumont_iac.provider.rentals import (
 from dumont_iac.provider.renting import (
     TERMINAL,
     bid_for,
-    offer_filter_for,
+    price_rentals,
     rent_cheapest,
     settle,
 )
@@ -84,20 +84,8 @@ class GpuInstanceProvider(SchemaProvider[GpuInstanceArgs]):
 
     @classmethod
     def cost(cls, args: GpuInstanceArgs, market: MarketplaceClient) -> ResourceCost:
-        """The offer create would rent now (the first the search gives, at the bid it would
-        place), and the price cap as the worst case."""
-        wanted = offer_filter_for(args)
-        offers = market.search_offers(wanted)
-        worst = args.max_price_per_hour
-        if not offers:
-            return ResourceCost(None, worst, "no offer fits now")
-        offer = offers[0]
-        storage = args.disk_gb * (offer.storage_cost or 0.0) / HOURS_PER_MONTH
-        gpus = bid_for(args, offer.min_bid or 0.0, storage) if args.interruptible else None
-        hourly = (gpus + storage) if gpus is not None else wanted.price(offer)
-        where = f" in {offer.geolocation}" if offer.geolocation else ""
-        basis = f"offer {offer.id}: {offer.gpu_name} x{offer.num_gpus}{where}"
-        return ResourceCost(round(hourly, 4), worst, basis)
+        """The offer create would rent now, and the price cap as the worst case."""
+        return price_rentals(args, market, count=1)
 
     # --- create ----------------------------------------------------------------------------
 

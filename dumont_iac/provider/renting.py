@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace.models import HOURS_PER_MONTH, Instance, Offer, RentRequest
 from dumont_iac.clients.marketplace.offer_filter import OfferFilter
+from dumont_iac.costs import ResourceCost
 from dumont_iac.errors import (
     DumontError,
     InstanceNotReady,
@@ -122,6 +123,42 @@ def rent_cheapest(
             )  # fmt: skip
             return rental.instance_id
     raise NoMatchingOffer(_no_offer_sentence(client, wanted, found, taken))
+
+
+def price_rentals(
+    args: GpuConstraints, market: MarketplaceClient, *, count: int, one_per_machine: bool = False
+) -> ResourceCost:
+    """What ``count`` rentals under these constraints would cost now: the offers a create would
+    take first (one per machine when asked), each at the bid it would place; and the price cap
+    times ``count`` as the worst case (None: no cap, no bound)."""
+    wanted = offer_filter_for(args)
+    worst = None if args.max_price_per_hour is None else args.max_price_per_hour * count
+    chosen: list[Offer] = []
+    machines: set[int | None] = set()
+    for offer in market.search_offers(wanted):
+        if one_per_machine and offer.machine_id in machines:
+            continue
+        machines.add(offer.machine_id)
+        chosen.append(offer)
+        if len(chosen) == count:
+            break
+    if len(chosen) < count:
+        return ResourceCost(None, worst, f"{len(chosen)} of {count} offers fit now")
+    hourly = sum(_rental_price(args, wanted, offer) for offer in chosen)
+    first = chosen[0]
+    where = f" in {first.geolocation}" if first.geolocation else ""
+    what = f"offer {first.id}: {first.gpu_name} x{first.num_gpus}{where}"
+    basis = what if count == 1 else f"{count} offers from {len(machines)} machines, first {what}"
+    return ResourceCost(round(hourly, 4), worst, basis)
+
+
+def _rental_price(args: GpuConstraints, wanted: OfferFilter, offer: Offer) -> float:
+    """What the rental of ``offer`` bills per hour: the bid it would place, or the on-demand
+    price, plus its disk."""
+    if not args.interruptible:
+        return wanted.price(offer)
+    storage = args.disk_gb * (offer.storage_cost or 0.0) / HOURS_PER_MONTH
+    return bid_for(args, offer.min_bid or 0.0, storage) + storage
 
 
 def bid_for(args: GpuConstraints, min_bid: float, storage_per_hour: float = 0.0) -> float:

@@ -62,3 +62,19 @@ def test_an_unreachable_marketplace_is_exit_code_2_with_one_sentence():
     )
     assert result.exit_code == 2
     assert "cannot be reached" in result.output and "Traceback" not in result.output
+
+
+def test_a_fleet_is_priced_for_every_member(tmp_path, gpu_sandbox):
+    (tmp_path / "Pulumi.yaml").write_text("name: fleet\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "from dumont_iac import GpuFleet, GpuInstance\n"
+        "GpuFleet('pool', image='ubuntu:22.04', count=3, max_price_per_hour=0.5)\n"
+        "GpuInstance('one', image='ubuntu:22.04', max_price_per_hour=0.5)\n"
+    )
+    client = MarketplaceClient(gpu_sandbox.url, gpu_sandbox.api_key, pacing_scale=0)
+    estimate = estimate_program(tmp_path, market=client)
+    one, pool = sorted(estimate.resources, key=lambda r: r.name)
+    assert (pool.name, pool.kind, one.kind) == ("pool", "GpuFleet", "GpuInstance")
+    assert pool.cost.worst_per_hour == 1.5 and estimate.worst_per_hour == 2.0
+    assert pool.cost.expected_per_hour >= 3 * one.cost.expected_per_hour - 1e-9
+    assert "3 offers from 3 machines" in pool.cost.basis
