@@ -1,8 +1,8 @@
 """Wires the control plane: store, event log, leases, agents, routers, middlewares, errors.
 
 Each piece lives in its own module; this one only connects them. Two seams are left open:
-``middleware`` (installed outside the key check: rate limiting, metrics) and the event log's
-``subscribe`` (``app.state.events``: webhook delivery).
+``middleware`` (extra middlewares installed outside the key check) and the event log's
+``subscribe`` (``app.state.events``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from prometheus_client import CollectorRegistry
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -28,6 +29,12 @@ from dumont_iac.control_plane.clock import Clock, RealClock
 from dumont_iac.control_plane.errors import UnexpectedErrors, install_error_handlers
 from dumont_iac.control_plane.events import EventLog
 from dumont_iac.control_plane.leases import Leases
+from dumont_iac.control_plane.metrics import (
+    AgentMetrics,
+    HttpMetrics,
+    MetricsMiddleware,
+    metrics_route,
+)
 from dumont_iac.control_plane.models.common import COMMON_ERRORS
 from dumont_iac.control_plane.routes import (
     budgets,
@@ -68,6 +75,8 @@ def create_app(
     store = Store.open(settings.db, clock)
     event_log = EventLog(store.engine, clock, settings.replica_id)
     leases = Leases(store.engine, clock)
+    registry = CollectorRegistry()
+    agent_metrics = AgentMetrics(registry)
 
     def marketplace() -> MarketplaceClient:
         return MarketplaceClient(
@@ -80,7 +89,12 @@ def create_app(
     runner = AgentRunner(
         [
             StandbyManager(
-                store, leases, event_log, marketplace, lease_seconds=settings.lease_seconds
+                store,
+                leases,
+                event_log,
+                marketplace,
+                lease_seconds=settings.lease_seconds,
+                metrics=agent_metrics,
             ),
             MarketMonitor(),
             AutoHibernation(),
@@ -89,6 +103,7 @@ def create_app(
         ],
         clock,
         settings.tick_seconds,
+        agent_metrics,
     )
 
     @asynccontextmanager
@@ -116,6 +131,7 @@ def create_app(
     app.state.leases = leases
     app.state.agents = runner
     app.state.agents_running = False
+    app.state.metrics = registry
 
     api = APIRouter(prefix=API_PREFIX, responses=COMMON_ERRORS)
     for module in (
@@ -131,14 +147,17 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
+    app.router.routes.append(metrics_route(registry))  # open, like /health; not in the schema
 
     # The last middleware added is the outermost. From the inside out: the key check (next to
     # the routes, so everything outside it runs for refused requests too), the extra
-    # middlewares (rate limits, metrics), compression, and the catch-all for unexpected errors.
+    # middlewares, compression, the request metrics (so every answer is counted, refusals
+    # too), and the catch-all for unexpected errors.
     app.add_middleware(AuthMiddleware, store=store)
     for extra in reversed(middleware):
         app.add_middleware(extra.cls, *extra.args, **extra.kwargs)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
     install_error_handlers(app)
     app.add_middleware(UnexpectedErrors)
     return app
