@@ -7,7 +7,8 @@ Each piece lives in its own module; this one only connects them. Two seams are l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -36,6 +37,7 @@ from dumont_iac.control_plane.metrics import (
     metrics_route,
 )
 from dumont_iac.control_plane.models.common import COMMON_ERRORS
+from dumont_iac.control_plane.ratelimit import RateLimitMiddleware, address_key, user_key
 from dumont_iac.control_plane.routes import (
     budgets,
     events,
@@ -70,7 +72,10 @@ def create_app(
     *,
     clock: Clock | None = None,
     middleware: Sequence[Middleware] = (),
+    rate_clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
+    """``rate_clock`` measures the rate limits: real time, whatever the control plane's clock
+    (a faster clock must not loosen them); tests hand in one they move."""
     clock = clock or RealClock()
     store = Store.open(settings.db, clock)
     event_log = EventLog(store.engine, clock, settings.replica_id)
@@ -149,11 +154,32 @@ def create_app(
     app.include_router(health.router)
     app.router.routes.append(metrics_route(registry))  # open, like /health; not in the schema
 
-    # The last middleware added is the outermost. From the inside out: the key check (next to
-    # the routes, so everything outside it runs for refused requests too), the extra
-    # middlewares, compression, the request metrics (so every answer is counted, refusals
-    # too), and the catch-all for unexpected errors.
+    # The last middleware added is the outermost. From the inside out: the limit per user
+    # (which needs the verified caller), the key check, the limit per address (before the key
+    # check, so made-up keys share their address's bucket), the extra middlewares,
+    # compression, the request metrics (so every answer is counted, refusals too), and the
+    # catch-all for unexpected errors.
+    limit = settings.rate_limit
+    under = API_PREFIX + "/"
+    if limit is not None:
+        app.add_middleware(
+            RateLimitMiddleware,
+            limit=limit,
+            clock=rate_clock,
+            key=user_key,
+            prefix=under,
+            caller="user",
+        )
     app.add_middleware(AuthMiddleware, store=store)
+    if limit is not None:
+        app.add_middleware(
+            RateLimitMiddleware,
+            limit=limit.for_addresses(),
+            clock=rate_clock,
+            key=address_key,
+            prefix=under,
+            caller="address",
+        )
     for extra in reversed(middleware):
         app.add_middleware(extra.cls, *extra.args, **extra.kwargs)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
