@@ -37,6 +37,7 @@ from dumont_iac.control_plane.metrics import (
     metrics_route,
 )
 from dumont_iac.control_plane.models.common import COMMON_ERRORS
+from dumont_iac.control_plane.notify import WebhookNotifier
 from dumont_iac.control_plane.ratelimit import RateLimitMiddleware, address_key, user_key
 from dumont_iac.control_plane.routes import (
     budgets,
@@ -48,6 +49,7 @@ from dumont_iac.control_plane.routes import (
     snapshots,
     standby,
     warmpool,
+    webhooks,
 )
 from dumont_iac.control_plane.settings import ControlPlaneSettings
 from dumont_iac.control_plane.store import Store
@@ -62,8 +64,10 @@ the agents that act on them. Every action on a GPU is taken under a per-GPU leas
 database, so replicas sharing a database never act twice; every decision is in `/api/v1/events`.
 
 Authenticate with `Authorization: Bearer <key>` on every path under `/api/v1` (401 without a
-key, 403 with an unknown or expired one). Errors come as `{"error": "..."}`; a request that does
-not validate gets 422 `{"error": "Validation error", "details": [...]}`.
+key, 403 with an unknown or expired one); each user, and each client address, is rate limited
+(429 with `Retry-After`). Errors come as `{"error": "..."}`; a request that does not validate
+gets 422 `{"error": "Validation error", "details": [...]}`. Events can be sent to your own URLs,
+signed (`/api/v1/webhooks`).
 """
 
 
@@ -111,8 +115,11 @@ def create_app(
         agent_metrics,
     )
 
+    notifier = WebhookNotifier(store, event_log, settings.webhook_delivery)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        notifier.start()  # before the agents, so no event of theirs is missed
         if settings.run_agents:
             runner.start()
             app.state.agents_running = True
@@ -121,6 +128,7 @@ def create_app(
         finally:
             runner.stop()
             app.state.agents_running = False
+            notifier.stop()
             store.close()
 
     app = FastAPI(
@@ -135,6 +143,7 @@ def create_app(
     app.state.events = event_log
     app.state.leases = leases
     app.state.agents = runner
+    app.state.webhooks = notifier
     app.state.agents_running = False
     app.state.metrics = registry
 
@@ -148,6 +157,7 @@ def create_app(
         budgets,
         events,
         keys,
+        webhooks,
     ):
         api.include_router(module.router)
     app.include_router(api)

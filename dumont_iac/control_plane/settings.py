@@ -7,6 +7,7 @@ import socket
 from dataclasses import dataclass, field
 
 from dumont_iac.control_plane.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
+from dumont_iac.control_plane.webhooks import DEFAULT_POLICY, DeliveryPolicy
 
 DEFAULT_DB = "dumont-control-plane.db"
 
@@ -37,3 +38,5 @@ class ControlPlaneSettings:
     # Requests per verified user under /api/v1 (and ratelimit.ADDRESS_FACTOR times as many per
     # client address before the key check); None: no limit.
     rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT
+    # How webhook deliveries are retried (attempts, backoff, per-attempt timeout).
+    webhook_delivery: DeliveryPolicy = DEFAULT_POLICY
