@@ -1,4 +1,5 @@
-"""Bearer keys: every path under ``/api/v1`` needs one; ``/health*`` and the docs do not.
+"""Bearer keys: every path under ``/api/v1`` needs one; ``/health*``, ``/metrics`` and the docs
+do not.
 
 ``AuthMiddleware`` checks the key before routing, so a request is refused the same way whatever
 its path, method or body (401 without a key, 403 with an unknown or expired one), and leaves
@@ -20,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from dumont_iac.control_plane.errors import error_response
 from dumont_iac.control_plane.store import Store
 
-PUBLIC_PREFIXES = ("/health", "/openapi.json", "/docs", "/redoc")
+PUBLIC_PREFIXES = ("/health", "/metrics", "/openapi.json", "/docs", "/redoc")
 MISSING = "An API key is required: send 'Authorization: Bearer <key>'."
 UNKNOWN = "Invalid API key."
 EXPIRED = "This API key was rotated out and its grace period has ended; use the new key."

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from dumont_iac.control_plane.clock import RealClock
+from dumont_iac.control_plane.ratelimit import DEFAULT_RATE_LIMIT, parse_rate_limit
 from dumont_iac.control_plane.settings import DEFAULT_DB, ControlPlaneSettings, default_replica_id
 
 control_plane = typer.Typer(
@@ -40,6 +41,14 @@ def _port(value: int) -> int:
 def _key(value: str | None) -> str | None:
     if value is not None and (not value.strip() or any(c.isspace() for c in value)):
         raise typer.BadParameter(f"expected a non-empty key without spaces, got {value!r}")
+    return value
+
+
+def _rate_limit(value: str) -> str:
+    try:
+        parse_rate_limit(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     return value
 
 
@@ -103,6 +112,14 @@ def serve_command(
         str | None, typer.Option(help="This replica's name in leases and events.")
     ] = None,
     agents: Annotated[bool, typer.Option(help="Run the background agents.")] = True,
+    rate_limit: Annotated[
+        str,
+        typer.Option(
+            callback=_rate_limit,
+            help="Requests per user under /api/v1: N/S (N per S seconds), N/S,B (bursts of B) "
+            "or off. Each client address may send 5 times as many before its key is checked.",
+        ),
+    ] = str(DEFAULT_RATE_LIMIT),
 ) -> None:
     """Serve the control plane's API (/api/v1) and run its agents until interrupted."""
     if ctx.invoked_subcommand is not None:
@@ -120,6 +137,7 @@ def serve_command(
         run_agents=agents,
         tick_seconds=tick_seconds,
         lease_seconds=lease_seconds,
+        rate_limit=parse_rate_limit(rate_limit),
     )
     scheme = "https" if tls_cert else "http"
     url = f"{scheme}://{host}:{port}"

@@ -86,6 +86,8 @@ class AgentMetrics:
             namespace=namespace,
             registry=registry,
         )
+        # Defined so dashboards can be built, but nothing adds to it yet: budgets are stored and
+        # not enforced (the budgets agent only ticks), and no value is made up meanwhile.
         self.spend = Counter(
             "spend_accrued_usd",
             "Spend accrued by budgets, in US dollars, by user.",
@@ -101,7 +103,9 @@ def route_template(scope: Scope, app_root_path: str = "") -> str:
     Starlette's router stores the matched route in ``scope["route"]``; a mount adds the literal
     prefix it matched to ``root_path``, so a mounted route's prefix is what ``root_path`` gained
     beyond ``app_root_path``. A mount left in place (static files, or no route inside matched)
-    is named by its own template, ``/prefix/{path:path}``.
+    is named by its own template, ``/prefix/{path:path}``. A route of a router included with a
+    prefix (FastAPI's ``include_router(prefix=...)``) keeps its own template, without the
+    prefix, so the prefix is the part of the path before the route's pattern matches.
     """
     route = scope.get("route")
     if isinstance(route, Mount):
@@ -109,7 +113,20 @@ def route_template(scope: Scope, app_root_path: str = "") -> str:
     path = getattr(route, "path_format", None)
     if not isinstance(path, str) or not path:
         return UNMATCHED
-    return scope.get("root_path", "")[len(app_root_path) :] + path
+    root = scope.get("root_path", "")
+    served = scope.get("path", "")
+    relative = served[len(root) :] if served.startswith(root) else served
+    return root[len(app_root_path) :] + _included_prefix(route, relative) + path
+
+
+def _included_prefix(route: object, path: str) -> str:
+    regex = getattr(route, "path_regex", None)
+    if regex is None or regex.fullmatch(path):
+        return ""
+    for at in range(1, len(path)):
+        if path[at] == "/" and regex.fullmatch(path[at:]):
+            return path[:at]
+    return ""
 
 
 class MetricsMiddleware:

@@ -11,7 +11,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,10 +84,11 @@ def start_control_plane(
     tls: Tls | None = None,
     middleware: Sequence[Middleware] = (),
     verify: ssl.SSLContext | str | bool = True,
+    rate_clock: Callable[[], float] = time.monotonic,
 ) -> ControlPlaneHandle:
     """Serve from a background thread; returns once ``/health`` answers (``verify``: how the
     readiness check trusts a TLS certificate, e.g. the test's own CA file)."""
-    app = create_app(settings, clock=clock, middleware=middleware)
+    app = create_app(settings, clock=clock, middleware=middleware, rate_clock=rate_clock)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

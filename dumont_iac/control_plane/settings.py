@@ -6,6 +6,9 @@ import os
 import socket
 from dataclasses import dataclass, field
 
+from dumont_iac.control_plane.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
+from dumont_iac.control_plane.webhooks import DEFAULT_POLICY, DeliveryPolicy
+
 DEFAULT_DB = "dumont-control-plane.db"
 
 
@@ -32,3 +35,8 @@ class ControlPlaneSettings:
     lease_seconds: float = 30.0
     # Marketplace calls of one action give up after this long (real seconds).
     marketplace_timeout: float = 30.0
+    # Requests per verified user under /api/v1 (and ratelimit.ADDRESS_FACTOR times as many per
+    # client address before the key check); None: no limit.
+    rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT
+    # How webhook deliveries are retried (attempts, backoff, per-attempt timeout).
+    webhook_delivery: DeliveryPolicy = DEFAULT_POLICY

@@ -14,8 +14,8 @@ by resending). ``WebhookDispatcher`` delivers from worker threads behind a bound
 agent publishing an event never waits on a user's server; each delivery ends in one
 ``DeliveryOutcome`` given to a callback (the event log).
 
-Secrets stay out of reprs, logs and outcomes; URLs are logged by origin only, since some
-services carry a token in the path.
+Secrets stay out of reprs, logs and outcomes; URLs are logged by origin only (httpx's own
+request lines included), since some services carry a token in the path.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -47,6 +48,8 @@ from tenacity import (
 from dumont_iac._version import __version__
 
 log = logging.getLogger("dumont_iac.webhooks")
+# Set while ``deliver`` sends, so httpx's own log line for each request names the origin only.
+_delivering: ContextVar[bool] = ContextVar("dumont_webhook_delivering", default=False)
 
 EVENT_KINDS = frozenset({"failover", "recovery", "hibernation", "wake", "budget"})
 SIGNATURE_HEADER = "Dumont-Signature"
@@ -254,6 +257,7 @@ def deliver(
         reraise=True,
     )
     error: str | None = None
+    delivering = _delivering.set(True)
     try:
         final = retrying(attempt)
         if not 200 <= final < 300:
@@ -266,6 +270,8 @@ def deliver(
     except (httpx.HTTPError, httpx.InvalidURL) as exc:  # an unusable URL: resending won't help
         status = None
         error = f"{type(exc).__name__}: {exc}"
+    finally:
+        _delivering.reset(delivering)
     if error and endpoint.secret:
         error = error.replace(endpoint.secret, "***")
     outcome = DeliveryOutcome(
@@ -289,6 +295,21 @@ def deliver(
         status,
     )
     return outcome
+
+
+class _OriginOnly(logging.Filter):
+    """httpx logs every request's full URL at INFO; during a delivery it is cut to its origin,
+    as this module's own lines are. Other requests' lines are left as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _delivering.get() and isinstance(record.args, tuple):
+            record.args = tuple(
+                origin(str(arg)) if isinstance(arg, httpx.URL) else arg for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_OriginOnly())
 
 
 def _retry_after(response: httpx.Response) -> float | None:

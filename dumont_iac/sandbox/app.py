@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from prometheus_client import CollectorRegistry
 
+from dumont_iac.control_plane.metrics import HttpMetrics, MetricsMiddleware, metrics_route
 from dumont_iac.sandbox.core import surface
 from dumont_iac.sandbox.core.clock import Clock
 from dumont_iac.sandbox.core.faults import FaultMiddleware, FaultPlan
@@ -62,6 +64,7 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     app.state.rate_limiter = limiter
     app.state.faults = faults
     app.state.counts = store.snapshot_counts
+    app.state.metrics = registry = CollectorRegistry()
 
     app.include_router(routes.router)
     app.include_router(market_surface.router)
@@ -74,14 +77,17 @@ def create_app(settings: SandboxSettings) -> FastAPI:
         summary="Answers once the sandbox is ready, with the size of its market",
         responses={200: {"content": {"application/json": {"example": HEALTH_EXAMPLE}}}},
     )
+    # Prometheus text, open and left out of the OpenAPI document (which mirrors the marketplace).
+    app.router.routes.append(metrics_route(registry))
 
     # The last middleware added is the outermost: faults act before the rate limits, as a
-    # broken network would.
+    # broken network would; the request metrics count every answer, refusals and faults too.
     app.add_middleware(EitherTrailingSlash, router=app.router)
     app.add_middleware(
         RateLimitMiddleware, limiter=limiter, limit_for=limits.limit_for, envelopes=envelopes
     )
     app.add_middleware(FaultMiddleware, plan=faults, envelopes=envelopes)
+    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
     install_error_handlers(app, envelopes)
     return app
 

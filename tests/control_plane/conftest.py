@@ -88,10 +88,13 @@ def serve_control_plane(tmp_path: Path, clock: ManualClock) -> Iterator[ServedFa
     started: list[ControlPlaneHandle] = []
     numbers = itertools.count(1)
 
-    def start(db: str | None = None, **overrides: Any) -> Served:
+    def start(
+        db: str | None = None, rate_clock: Callable[[], float] | None = None, **overrides: Any
+    ) -> Served:
         fields: dict[str, Any] = {"run_agents": False, "tick_seconds": 1.0, **overrides}
         settings = ControlPlaneSettings(db=db or str(tmp_path / f"cp-{next(numbers)}.db"), **fields)
-        handle = start_control_plane(settings, clock=clock)
+        timing = {} if rate_clock is None else {"rate_clock": rate_clock}
+        handle = start_control_plane(settings, clock=clock, **timing)
         started.append(handle)
         _, alice = handle.store.users.create(f"alice-{len(started)}")
         _, bob = handle.store.users.create(f"bob-{len(started)}")

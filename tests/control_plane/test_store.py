@@ -24,7 +24,7 @@ def store(db: str, clock: ManualClock):
 
 
 def test_a_new_database_is_migrated_to_the_newest_revision_matching_the_tables(store):
-    assert store.revision() == head_revision() == "0002"
+    assert store.revision() == head_revision() == "0003"
     with store.engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     assert differences == []

@@ -363,3 +363,20 @@ def test_an_endpoint_needs_a_secret_and_known_kinds():
         WebhookEndpoint("http://127.0.0.1:9/hook", "")
     with pytest.raises(ValueError, match=r"Unknown event kinds \['budgte'\]"):
         WebhookEndpoint("http://127.0.0.1:9/hook", SECRET, frozenset({"budgte"}))
+
+
+def test_httpx_logs_a_deliverys_url_by_origin_only(receiver, client, caplog):
+    caplog.set_level(logging.INFO)
+    target = receiver()
+    endpoint = WebhookEndpoint(target.url + "?token=in-the-path", SECRET)
+    outcome, _ = deliver_recording(failover_event(), endpoint, client)
+    assert outcome.delivered
+    requests = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert requests == [f'HTTP Request: POST {outcome.origin} "HTTP/1.0 200 OK"']
+    assert "token=in-the-path" not in caplog.text and "/hooks/dumont" not in caplog.text
+    # Requests that are not deliveries keep their full URL in httpx's line.
+    caplog.clear()
+    client.post(target.url)
+    assert [r.getMessage() for r in caplog.records if r.name == "httpx"] == [
+        f'HTTP Request: POST {target.url} "HTTP/1.0 200 OK"'
+    ]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from dumont_iac.control_plane.agents.base import Agent
 from dumont_iac.control_plane.clock import Clock
+from dumont_iac.control_plane.metrics import AgentMetrics
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +23,17 @@ POLL_SECONDS = 0.05
 
 
 class AgentRunner:
-    def __init__(self, agents: Sequence[Agent], clock: Clock, tick_seconds: float) -> None:
+    def __init__(
+        self,
+        agents: Sequence[Agent],
+        clock: Clock,
+        tick_seconds: float,
+        metrics: AgentMetrics | None = None,
+    ) -> None:
         if tick_seconds <= 0:
             raise ValueError(f"tick_seconds must be > 0, got {tick_seconds!r}")
         self.agents = list(agents)
+        self._metrics = metrics
         self._clock = clock
         self._tick_seconds = tick_seconds
         self._stop = threading.Event()
@@ -45,6 +53,8 @@ class AgentRunner:
                 agent.record_error(at, f"{type(exc).__name__}: {exc}")
                 detail = "the last tick failed"
             agent.record_tick(at, (time.monotonic() - started) * 1000, detail)
+            if self._metrics is not None:
+                self._metrics.ticks.labels(agent=agent.name).inc()
 
     def start(self) -> None:
         if self._thread is not None:

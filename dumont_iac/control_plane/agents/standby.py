@@ -21,6 +21,7 @@ from dumont_iac.control_plane.agents.base import Agent
 from dumont_iac.control_plane.agents.restart import NoContract, restart
 from dumont_iac.control_plane.events import EventLog
 from dumont_iac.control_plane.leases import Lease, LeaseKeeper, Leases
+from dumont_iac.control_plane.metrics import AgentMetrics
 from dumont_iac.control_plane.policy import safeguard_refusal
 from dumont_iac.control_plane.store import Store
 from dumont_iac.control_plane.store.actions import Action
@@ -47,8 +48,10 @@ class StandbyManager(Agent):
         marketplace: Callable[[], MarketplaceClient],
         *,
         lease_seconds: float,
+        metrics: AgentMetrics | None = None,
     ) -> None:
         super().__init__()
+        self._metrics = metrics
         self._store = store
         self._leases = leases
         self._events = events
@@ -65,6 +68,7 @@ class StandbyManager(Agent):
             lease = self._leases.acquire(user_id, gpu_id, self.replica, self._lease_seconds)
             if lease is None:
                 continue  # another replica got there first
+            self._count_acquired(lease)
             if lease.took_over_from is not None:
                 self._events.record(
                     "lease.taken_over",
@@ -77,7 +81,21 @@ class StandbyManager(Agent):
                 done += self._run_open_actions(lease)
             finally:
                 self._leases.release(lease)
+                if self._metrics is not None:
+                    self._metrics.leases_held.dec()
         return f"executed {done} action(s)" if done else "no actions waiting"
+
+    def _count_acquired(self, lease: Lease) -> None:
+        if self._metrics is None:
+            return
+        self._metrics.leases_acquired.inc()
+        self._metrics.leases_held.inc()
+        if lease.took_over_from is not None:
+            self._metrics.leases_taken_over.inc()
+
+    def _count_action(self, action: Action, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.actions.labels(kind=action.kind, outcome=outcome).inc()
 
     def _run_open_actions(self, lease: Lease) -> int:
         done = 0
@@ -116,6 +134,7 @@ class StandbyManager(Agent):
             action, self.replica, lease.token, result=result, error=error
         )
         if not recorded:
+            self._count_action(action, "abandoned")
             self._events.record(
                 "action.abandoned",
                 f"{action.kind}: the lease was lost before the outcome could be recorded; "
@@ -131,6 +150,7 @@ class StandbyManager(Agent):
             if error
             else ("action.succeeded", f"{action.kind} done")
         )
+        self._count_action(action, "failed" if error else "succeeded")
         self._events.record(
             kind,
             message,

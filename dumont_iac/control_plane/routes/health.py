@@ -19,7 +19,7 @@ router = APIRouter(tags=["health"])
 HEALTH_EXAMPLE = {
     "status": "ok",
     "store": "sqlite",
-    "schema_revision": "0002",
+    "schema_revision": "0003",
     "replica": "host:4242",
 }
 AGENTS_EXAMPLE = {

@@ -3,9 +3,9 @@
     store = Store.open("sqlite:///cp.db", clock)   # or "postgresql://...", or a file path
     store.migrate()                                 # alembic, to the newest revision
 
-Repositories (``users``, ``documents``, ``budgets``, ``actions``) each take the user id first
-wherever a record belongs to a user. Leases and the event log live in ``leases.py`` and
-``events.py`` beside the store, on the same engine.
+Repositories (``users``, ``documents``, ``budgets``, ``actions``, ``webhooks``) each take the
+user id first wherever a record belongs to a user. Leases and the event log live in
+``leases.py`` and ``events.py`` beside the store, on the same engine.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dumont_iac.control_plane.store.budgets import Budgets
 from dumont_iac.control_plane.store.documents import Documents
 from dumont_iac.control_plane.store.engine import database_url, open_engine
 from dumont_iac.control_plane.store.users import Users
+from dumont_iac.control_plane.store.webhooks import Webhooks
 
 
 class Store:
@@ -29,6 +30,7 @@ class Store:
         self.documents = Documents(engine, clock)
         self.budgets = Budgets(engine, clock)
         self.actions = Actions(engine, clock)
+        self.webhooks = Webhooks(engine, clock)
 
     @classmethod
     def open(cls, db: str, clock: Clock, *, migrate: bool = True) -> Store:

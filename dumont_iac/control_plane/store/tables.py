@@ -114,3 +114,18 @@ events = Table(
     Column("data", JSON, nullable=False),
     Index("ix_events_user_at", "user_id", "at"),
 )
+
+# A user's webhook endpoints. The secret signs deliveries, so it is kept as it is (a hash could
+# not sign); it is shown once, in the answer that creates the webhook, and never again.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    # The webhook event kinds wanted; empty: every kind.
+    Column("kinds", JSON, nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_webhooks_user", "user_id"),
+)

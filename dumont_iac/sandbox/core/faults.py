@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 FaultKind = Literal["error", "hang", "drop"]
 MAX_HANG_SECONDS = 120.0
 # Paths a fault never applies to, so a test can always inspect and repair the sandbox.
-UNFAULTED_PREFIXES = ("/_sandbox", "/health", "/openapi.json", "/docs", "/redoc")
+UNFAULTED_PREFIXES = ("/_sandbox", "/health", "/metrics", "/openapi.json", "/docs", "/redoc")
 
 
 @dataclass

@@ -22,7 +22,9 @@ class EitherTrailingSlash:
             other = path.rstrip("/") if path.endswith("/") else path + "/"
             candidate = {**scope, "path": other, "raw_path": other.encode()}
             if self._routed(candidate):
-                scope = candidate
+                # In place, as routers change the scope: outer middlewares (the request
+                # metrics) read the route matched for it afterwards.
+                scope.update(path=other, raw_path=other.encode())
         await self.app(scope, receive, send)
 
     def _routed(self, scope: Scope) -> bool:
