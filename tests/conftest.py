@@ -12,7 +12,8 @@ from dumont_iac.clients import gpu_models
 pytest_plugins = ["dumont_iac.testing.sandbox", "dumont_iac.testing.fixtures"]
 
 # Every test belongs to one layer, so a fast loop is one command (`pytest -m unit`):
-# unit: code and in-process servers; contract: a real provider process over gRPC; lifecycle: a
+# unit: code in this process (stores, rules, clients against scripted answers); contract: a
+# real server or provider process driven over its wire protocol (HTTP, gRPC); lifecycle: a
 # program deployed through the driver; cli: commands run as a user runs them; real_cli: the
 # Pulumi CLI; real_marketplace: the real marketplace (opt-in, costs money).
 LAYERS = ("unit", "contract", "lifecycle", "cli", "real_cli", "real_marketplace")
@@ -44,6 +45,11 @@ FILE_LAYERS = {
     "test_lookups_cli.py": "cli",
 }
 TESTS = Path(__file__).parent
+# A test that starts one of these real servers for itself is a contract test of that server.
+SERVED = frozenset(
+    {"sandbox", "sandbox_factory", "gpu_sandbox", "world", "control_plane",
+     "serve_control_plane", "serve", "postgres"}
+)  # fmt: skip
 
 
 def _no_marketplace_beyond_this_machine() -> None:
@@ -81,7 +87,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         relative = Path(item.path).relative_to(TESTS).as_posix()
         test = f"{relative}::{item.originalname}"
-        layer = FILE_LAYERS.get(test) or FILE_LAYERS.get(relative, "unit")
+        served = "contract" if SERVED & set(getattr(item, "fixturenames", ())) else "unit"
+        layer = FILE_LAYERS.get(test) or FILE_LAYERS.get(relative, served)
         item.add_marker(getattr(pytest.mark, layer))
 
 
