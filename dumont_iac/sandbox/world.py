@@ -19,9 +19,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from dumont_iac.control_plane.cli import bootstrap
 from dumont_iac.control_plane.server import ControlPlaneHandle, start_control_plane
 from dumont_iac.control_plane.settings import ControlPlaneSettings
-from dumont_iac.control_plane.store import Store as ControlPlaneStore
 from dumont_iac.sandbox.server import SandboxHandle, start_sandbox
 from dumont_iac.sandbox.settings import SandboxSettings
 
@@ -80,7 +80,7 @@ def start_world(
     try:
         market = start_sandbox(settings, host, market_port)
         stack.callback(market.stop)
-        key = _control_plane_user(control_plane_db, control_plane_key, market)
+        key = _control_plane_user(control_plane_db, control_plane_key)
         control_plane = start_control_plane(
             ControlPlaneSettings(
                 db=control_plane_db,
@@ -117,20 +117,11 @@ def aws_available() -> bool:
     return True
 
 
-def _control_plane_user(db: str, key: str | None, market: SandboxHandle) -> str:
-    """The key of the sandbox's control-plane user, created on a new store."""
-    store = ControlPlaneStore.open(db, market.clock)
-    try:
-        wanted = key or secrets.token_urlsafe(24)
-        if store.users.check(wanted).user_id is None:
-            user_id = store.users.id_of(CONTROL_PLANE_USER)
-            if user_id is None:
-                store.users.create(CONTROL_PLANE_USER, wanted)
-            else:
-                store.users.add_key(user_id, wanted)
-        return wanted
-    finally:
-        store.close()
+def _control_plane_user(db: str, key: str | None) -> str:
+    """The key of the sandbox's control-plane user, given or generated, attached to it."""
+    wanted = key or secrets.token_urlsafe(24)
+    bootstrap(db, CONTROL_PLANE_USER, wanted)
+    return wanted
 
 
 def _client_pacing(rate_limits: str) -> float:
