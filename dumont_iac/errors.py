@@ -20,6 +20,10 @@
     │   ├── OfferUnavailable    no_such_ask: the offer was taken; choose another offer
     │   ├── RateLimited         429, still refused after pacing and retries
     │   └── ServerError         5xx, still failing after retries (if the call was safe to retry)
+    ├── AwsError                AWS (EC2, S3) refused or failed a call; names the operation
+    │   ├── AwsThrottled        throttling, still refused after boto3's retries
+    │   ├── AwsCapacityError    no capacity for the instance type (spot or on-demand)
+    │   └── AwsNotFound         no such instance, bucket or object
     ├── ProviderError           a resource operation (create, read, update, delete) failed
     │   ├── NoMatchingOffer     no live offer satisfies the resource's constraints
     │   ├── InstanceNotReady    a rental did not reach the wanted state in time
@@ -185,6 +189,27 @@ class RateLimited(ApiError):
 
 class ServerError(ApiError):
     """The API failed on its side (5xx) and retrying did not help or was not safe."""
+
+
+class AwsError(DumontError):
+    """An AWS call failed: ``operation`` (RunInstances ...) and AWS's error ``code``."""
+
+    def __init__(self, message: str, *, operation: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.code = code
+
+
+class AwsThrottled(AwsError):
+    """AWS kept throttling the call after boto3's own retries."""
+
+
+class AwsCapacityError(AwsError):
+    """AWS has no capacity for the instance type in that zone (spot or on-demand)."""
+
+
+class AwsNotFound(AwsError):
+    """The instance, bucket or object does not exist."""
 
 
 STDERR_TAIL = 4000

@@ -1,0 +1,104 @@
+"""boto3 clients built one way, and botocore errors translated at the boundary.
+
+Credentials come from boto3's own chain (environment, profile, instance role) and are never
+passed through this module, logged or put into a message. ``AWS_ENDPOINT_URL`` (honoured by
+boto3 itself) sends every call to moto's server in the sandbox, or to an S3-compatible store.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
+
+from dumont_iac.errors import AwsCapacityError, AwsError, AwsNotFound, AwsThrottled
+
+DEFAULT_REGION = "us-east-1"
+# boto3's "standard" mode retries throttling and transient errors with backoff and a quota.
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=10,
+                 read_timeout=30)  # fmt: skip
+
+THROTTLED = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded",
+                       "SlowDown", "TooManyRequestsException"})  # fmt: skip
+NO_CAPACITY = frozenset({"InsufficientInstanceCapacity", "InsufficientCapacity",
+                         "SpotMaxPriceTooLow", "MaxSpotInstanceCountExceeded",
+                         "InsufficientFreeAddressesInSubnet"})  # fmt: skip
+NOT_FOUND = frozenset({"InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed",
+                       "NoSuchBucket", "NoSuchKey", "404", "NotFound",
+                       "InvalidGroup.NotFound", "InvalidSubnetID.NotFound"})  # fmt: skip
+
+
+def region_or_default(region: str | None) -> str:
+    return (
+        region
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or (DEFAULT_REGION)
+    )
+
+
+def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> Any:
+    """A boto3 client for ``service`` with the library's retry policy."""
+    return boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        region_name=region_or_default(region),
+        endpoint_url=endpoint_url or None,
+        config=RETRIES,
+    )
+
+
+@contextmanager
+def translated(operation: str) -> Iterator[None]:
+    """Run boto3 calls, raising ``AwsError`` subclasses that name the operation and say what
+    to do; the original error is chained, never its credentials."""
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or "")
+        text = str(error.get("Message") or code)
+        if code in THROTTLED:
+            raise AwsThrottled(
+                f"AWS {operation}: throttled ({code}) after retries; wait and run again, or ask "
+                "AWS for a higher API rate.",
+                operation=operation,
+                code=code,
+            ) from exc
+        if code in NO_CAPACITY:
+            raise AwsCapacityError(
+                f"AWS {operation}: no capacity ({code}: {text}); choose another instance type "
+                "or zone, or turn spot off.",
+                operation=operation,
+                code=code,
+            ) from exc
+        if code in NOT_FOUND:
+            raise AwsNotFound(
+                f"AWS {operation}: not found ({code}: {text}).", operation=operation, code=code
+            ) from exc
+        raise AwsError(f"AWS {operation} failed: {code}: {text}", operation=operation,
+                       code=code) from exc  # fmt: skip
+    except NoCredentialsError as exc:
+        raise AwsError(
+            f"AWS {operation}: no AWS credentials found; set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY (or a profile) in the environment of the provider and the "
+            "control plane.",
+            operation=operation,
+        ) from exc
+    except EndpointConnectionError as exc:
+        raise AwsError(
+            f"AWS {operation}: cannot reach {exc.kwargs.get('endpoint_url')}; check "
+            "AWS_ENDPOINT_URL and the network.",
+            operation=operation,
+        ) from exc
+    except BotoCoreError as exc:
+        raise AwsError(f"AWS {operation} failed: {exc}", operation=operation) from exc
