@@ -53,6 +53,11 @@ class DumontResource(dynamic.Resource, Generic[ArgsT]):
             opts, pulumi.ResourceOptions(additional_secret_outputs=secrets)
         )
         names = list(props)  # before the SDK adds __provider to props
+        # The validated arguments, for resources that refer to this one (a standby names the
+        # GPU it protects and the constraints a replacement must satisfy).
+        self.declared_arguments: dict[str, Any] = {
+            name: props[name] for name in schema.fields_of(self.model).arguments if name in props
+        }
         super().__init__(self.provider(), resource_name, props, opts)
         for name in names:  # every argument and output: the engine echoes numbers as floats
             output = getattr(self, name)

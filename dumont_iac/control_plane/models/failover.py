@@ -72,6 +72,13 @@ class GpuFailoverSettings(Body):
     strategy: Strategy | None = None
     warm_pool_enabled: bool | None = None
     cpu_standby_enabled: bool | None = None
+    # Health checks: every interval, and this many failed in a row start a failover.
+    health_check_interval_seconds: int | None = Field(default=None, ge=1, le=3_600)
+    failure_threshold: int | None = Field(default=None, ge=1, le=100)
+    max_failovers_per_day: int | None = Field(default=None, ge=0, le=100)
+    min_seconds_between_failovers: int | None = Field(default=None, ge=0, le=86_400)
+    # An outbid interruptible GPU is first re-bid, up to its max_price_per_hour.
+    rebid_before_failover: bool | None = None
 
     model_config = ConfigDict(
         json_schema_extra={
