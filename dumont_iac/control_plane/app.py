@@ -20,9 +20,9 @@ from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.control_plane.agents.idle import (
     AutoHibernation,
     BudgetWatch,
-    MarketMonitor,
     PeriodicSnapshots,
 )
+from dumont_iac.control_plane.agents.monitor import MarketMonitor
 from dumont_iac.control_plane.agents.runner import AgentRunner
 from dumont_iac.control_plane.agents.standby import StandbyManager
 from dumont_iac.control_plane.auth import AuthMiddleware
@@ -105,7 +105,7 @@ def create_app(
                 lease_seconds=settings.lease_seconds,
                 metrics=agent_metrics,
             ),
-            MarketMonitor(),
+            MarketMonitor(store, event_log, marketplace),
             AutoHibernation(),
             PeriodicSnapshots(),
             BudgetWatch(),
