@@ -27,6 +27,7 @@ FILE_LAYERS = {
     "gpu_instance/test_contract.py": "contract",
     "gpu_instance/test_frozen_blob.py": "contract",
     "gpu_instance/test_faults.py": "lifecycle",
+    "failover/test_engine.py": "lifecycle",
     "gpu_instance/test_outages.py": "lifecycle",
     "gpu_instance/test_identity.py": "lifecycle",
     "gpu_instance/test_lifecycle.py": "lifecycle",

@@ -98,6 +98,8 @@ def create_app(
 
     runner = AgentRunner(
         [
+            # Before the standby manager: a failover it requests runs in the same round.
+            MarketMonitor(store, event_log, marketplace),
             StandbyManager(
                 store,
                 leases,
@@ -105,8 +107,8 @@ def create_app(
                 marketplace,
                 lease_seconds=settings.lease_seconds,
                 metrics=agent_metrics,
+                aws=settings.aws,
             ),
-            MarketMonitor(store, event_log, marketplace),
             AutoHibernation(),
             PeriodicSnapshots(),
             BudgetWatch(),
