@@ -115,6 +115,7 @@ def readiness(
 ) -> list[GpuReadiness]:
     """Each GPU's readiness: of the stack's GPUs, or (None) of every GPU the control plane
     knows for the caller."""
+    rows: list[tuple[str | None, str | None, str, int | None, str | None]]
     if resources is None:
         known = {g.gpu_id for g in client.gpus_with_settings()}
         known |= {a.gpu_id for a in client.associations().associations}

@@ -31,14 +31,13 @@ def status(
     ] = None,
     api_url: Annotated[
         str | None,
-        typer.Option(
-            "--api-url", help="Control-plane URL (else dumont:apiUrl, $DUMONT_API_URL)."
-        ),
+        typer.Option("--api-url", help="Control-plane URL (else dumont:apiUrl, $DUMONT_API_URL)."),
     ] = None,
     api_key: Annotated[
         str | None,
-        typer.Option("--api-key", help="Control-plane API key (else dumont:apiKey, "
-                     "$DUMONT_API_KEY)."),
+        typer.Option(
+            "--api-key", help="Control-plane API key (else dumont:apiKey, $DUMONT_API_KEY)."
+        ),
     ] = None,  # fmt: skip
     as_json: AsJson = False,
 ) -> None:

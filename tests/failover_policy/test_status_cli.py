@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pulumi
 import pytest
 
 from dumont_iac import FailoverPolicy, GpuInstance
