@@ -33,9 +33,6 @@ class DumontResource(dynamic.Resource, Generic[ArgsT]):
 
     model: ClassVar[type[schema.ResourceSchema]]
     provider: ClassVar[type[SchemaProvider[Any]]]
-    takes_gpu: ClassVar[bool] = False
-    """A policy resource: its ``gpu=<GpuInstance|WarmPool>`` keyword becomes the model's
-    ``gpu_id`` (and ``gpu_spec``, when the model has one)."""
 
     def __init__(
         self,
@@ -46,8 +43,7 @@ class DumontResource(dynamic.Resource, Generic[ArgsT]):
     ) -> None:
         if args is not None and kwargs:
             raise TypeError(f"pass either {self.model.__name__} or keyword arguments, not both")
-        if self.takes_gpu and "gpu" in kwargs:
-            kwargs = _with_gpu_reference(self.model, kwargs)
+        kwargs = self.program_arguments(kwargs)
         values: Any = args if args is not None else kwargs
         kind = schema.fields_of(self.model).name
         props = schema.resource_properties(self.model, values, f"{kind} {resource_name!r}")
@@ -70,21 +66,16 @@ class DumontResource(dynamic.Resource, Generic[ArgsT]):
         outputs = pulumi.Output.all(**{name: getattr(self, name) for name in names})
         outputs.apply(functools.partial(_warn, self, self.model))
 
+    @classmethod
+    def program_arguments(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The keywords as the model names them; a resource taking program-side references
+        (a policy's ``gpu=``) converts them here."""
+        return kwargs
+
     def __getattr__(self, name: str) -> pulumi.Output[Any]:
         # Every output is set as an attribute in __init__; this only tells type checkers that
         # outputs exist without declaring each one a second time.
         raise AttributeError(f"{type(self).__name__} has no output or attribute {name!r}")
-
-
-def _with_gpu_reference(model: type[schema.ResourceSchema], kwargs: dict[str, Any]) -> dict:
-    from dumont_iac.resources.gpu_reference import gpu_reference  # it builds on this module
-
-    values = dict(kwargs)
-    gpu_id, gpu_spec = gpu_reference(values.pop("gpu"))
-    values["gpu_id"] = gpu_id
-    if "gpu_spec" in schema.fields_of(model).arguments:
-        values["gpu_spec"] = gpu_spec
-    return values
 
 
 def _warn(resource: pulumi.Resource, model: type[schema.ResourceSchema], outputs: Any) -> None:

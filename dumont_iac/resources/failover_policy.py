@@ -12,11 +12,13 @@ from __future__ import annotations
 from dumont_iac.models.failover_policy import FailoverPolicyArgs
 from dumont_iac.provider.failover_policy import FailoverPolicyProvider
 from dumont_iac.resources.base import DumontResource
+from dumont_iac.resources.gpu_reference import TakesGpu
 
 
-class FailoverPolicy(DumontResource[FailoverPolicyArgs], module="dumont", name="FailoverPolicy"):
+class FailoverPolicy(
+    TakesGpu, DumontResource[FailoverPolicyArgs], module="dumont", name="FailoverPolicy"
+):
     """A GPU's failover policy. Pass ``gpu=<GpuInstance|WarmPool>`` and the policy's fields."""
 
     model = FailoverPolicyArgs
     provider = FailoverPolicyProvider
-    takes_gpu = True
