@@ -58,6 +58,8 @@ def test_a_policy_is_created_changed_in_place_refreshed_and_destroyed(deployment
     assert on_control_plane.use_global_settings is False
     assert on_control_plane.effective_strategy == "cpu_standby"
 
+    assert not stack.state.contains_text(world.control_plane_key)
+
     threshold["value"] = 6
     changed = stack.up()
     assert changed.names("updated") == ["train-failover"] and not changed.replaced
