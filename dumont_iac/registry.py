@@ -13,6 +13,7 @@ from typing import Any
 from dumont_iac.resources.base import DumontResource
 from dumont_iac.resources.gpu_fleet import GpuFleet
 from dumont_iac.resources.gpu_instance import GpuInstance
+from dumont_iac.resources.warm_pool import WarmPool
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class ResourceEntry:
 RESOURCES: tuple[ResourceEntry, ...] = (
     ResourceEntry(GpuInstance, "gpu_instance"),
     ResourceEntry(GpuFleet, "gpu_fleet"),
+    ResourceEntry(WarmPool, "warm_pool"),
 )
 """In the order the reference documents them."""
 

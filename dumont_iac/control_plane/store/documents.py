@@ -17,6 +17,8 @@ FAILOVER_GLOBAL = "failover_global"
 FAILOVER_GPU = "failover_gpu"
 STANDBY = "standby"
 RETENTION = "retention"
+WARM_POOL = "warm_pool"  # a pool as its deployment registered it (key: the GPU id)
+WARM_POOL_STATE = "warm_pool_state"  # the failover agent's view of it (key: the GPU id)
 
 
 class Documents:
