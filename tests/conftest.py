@@ -38,7 +38,9 @@ FILE_LAYERS = {
     "warm_pool/test_lifecycle.py": "lifecycle",
     "warm_pool/test_faults.py": "lifecycle",
     # Placement driven directly against the world's sandbox: no program, no driver.
-    "warm_pool/test_faults.py::test_a_machine_whose_gpus_are_taken_mid_placement_is_left_clean_for_the_next_one": "contract",
+    "warm_pool/test_faults.py::test_gpus_taken_mid_placement_move_the_pool_to_the_next_machine": (
+        "contract"
+    ),
     "provider_core/test_provider_contract.py": "contract",
     "provider_core/test_provider_blobs.py": "contract",
     "provider_core/test_driver_lifecycle.py": "lifecycle",

@@ -65,7 +65,7 @@ def test_without_a_control_plane_nothing_is_rented_and_the_error_names_the_setti
     assert_nothing_bills(market)
 
 
-def test_a_machine_whose_gpus_are_taken_mid_placement_is_left_clean_for_the_next_one(
+def test_gpus_taken_mid_placement_move_the_pool_to_the_next_machine(
     world, market, monkeypatch, caplog
 ):
     caplog.set_level(logging.INFO, logger="dumont_iac.provider")
