@@ -37,7 +37,7 @@ FILE_LAYERS = {
     "gpu_fleet/test_lifecycle.py": "lifecycle",
     "warm_pool/test_lifecycle.py": "lifecycle",
     "warm_pool/test_faults.py": "lifecycle",
-    "warm_pool/test_cost.py::test_a_deployed_pool_bills_its_primary_and_only_storage_for_its_standbys": (
+    "warm_pool/test_cost.py::test_a_deployed_pool_bills_its_primary_and_storage_for_standbys": (
         "lifecycle"
     ),
     # Placement driven directly against the world's sandbox: no program, no driver.

@@ -36,7 +36,7 @@ def test_the_price_is_the_primary_as_a_gpu_instance_plus_standby_and_volume_stor
     assert priced.worst_per_hour == pytest.approx(1.0 + storage, abs=1e-4)  # the price cap
 
 
-def test_a_deployed_pool_bills_its_primary_and_only_storage_for_its_standbys(pool_stack, market):
+def test_a_deployed_pool_bills_its_primary_and_storage_for_standbys(pool_stack, market):
     stack = pool_stack(pool(standbys=2))
     stack.up()
     out = outputs(stack)
