@@ -5,6 +5,7 @@ control plane."""
 from __future__ import annotations
 
 from dumont_iac.provider.labels import rental_label, standby_id
+from dumont_iac.testing.market import assert_rentals_match
 
 from .helpers import (
     assert_nothing_bills,
@@ -47,6 +48,7 @@ def test_up_places_a_primary_and_stopped_standbys_on_one_machine_with_one_volume
     assert registered.volume_id == out["volume_id"] and registered.standbys == 2
     assert registered.gpu["arguments"]["gpu_models"] == ["RTX 3090"]
     assert control_plane.warm_pool(pool_id).state == "active"
+    assert_rentals_match(market, stack)
 
     assert not stack.refresh().changed
     again = stack.up()
@@ -131,5 +133,6 @@ def test_standbys_change_in_place_while_the_machine_has_room_and_replace_when_no
     moved = outputs(stack)
     assert moved["machine_id"] != before["machine_id"] and moved["standbys_ready"] == 3
     assert {i["machine_id"] for i in market.managed()} == {moved["machine_id"]}
+    assert_rentals_match(market, stack)
     (volume,) = volumes(market)
     assert volume["machine_id"] == moved["machine_id"]
