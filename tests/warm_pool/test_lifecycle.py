@@ -49,6 +49,9 @@ def test_up_places_a_primary_and_stopped_standbys_on_one_machine_with_one_volume
     assert registered.gpu["arguments"]["gpu_models"] == ["RTX 3090"]
     assert control_plane.warm_pool(pool_id).state == "active"
     assert_rentals_match(market, stack)
+    for key in (world.control_plane_key, world.marketplace.api_key):
+        assert not stack.state.contains_text(key)
+        assert all(key not in log for log in stack.provider_logs)
 
     assert not stack.refresh().changed
     again = stack.up()
