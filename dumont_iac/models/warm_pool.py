@@ -84,7 +84,8 @@ class WarmPoolArgs(GpuConstraints):
     price_per_hour: float | None = computed(description="What the primary costs per hour, $.")
     status: str | None = computed(
         description="The primary's status: running, loading ...; 'failover' while the control "
-        "plane moves the pool to a standby."
+        "plane moves the pool to a standby, 'missing' when no contract carries the primary's "
+        "marker otherwise (the control plane's to repair: the pool is not replaced)."
     )
     outbid_by: float | None = computed(
         description="Set while the interruptible primary is outbid: the bid that took its GPUs."

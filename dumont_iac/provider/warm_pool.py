@@ -260,11 +260,12 @@ class WarmPoolProvider(SchemaProvider[WarmPoolArgs]):
         computed: dict[str, Any] = {"logical_id": pool_id}
         if primary is not None:
             computed.update(rental_outputs(pool_id, primary))
-        else:  # a failover in progress: the machine and volume stay as they were
+        else:  # no primary (a failover in progress?): the machine and volume stay as they were
             computed.update(
                 {k: props.get(k) for k in ("machine_id", "gpu_name", "num_gpus", "region")}
             )
-            computed["status"] = "failover"
+            failing_over = isinstance(status, WarmPoolStatus) and status.state in FAILING_OVER
+            computed["status"] = "failover" if failing_over else "missing"
         machine_id = computed.get("machine_id")
         ready = [
             i for i in held.standbys.values()
@@ -281,7 +282,7 @@ class WarmPoolProvider(SchemaProvider[WarmPoolArgs]):
         elif status is not None and status.state in NOT_PROTECTED:
             reasons.append(status.error_message or f"the control plane reports {status.state}")
         if primary is None:
-            reasons.append("no contract carries the primary's marker (failing over)")
+            reasons.append("no contract carries the primary's marker")
         if len(ready) < args.standbys:
             reasons.append(
                 f"{len(ready)} of {args.standbys} standbys are stopped on machine {machine_id}"
