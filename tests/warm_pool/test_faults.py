@@ -9,11 +9,14 @@ import logging
 import pytest
 
 from dumont_iac.clients.marketplace import MarketplaceClient
+from dumont_iac.clients.marketplace.models import RentRequest
 from dumont_iac.models.warm_pool import WarmPoolArgs
 from dumont_iac.provider import pool_placement
+from dumont_iac.provider.labels import rental_label, standby_id
 from dumont_iac.provider.pool_rentals import pool_rentals
 from dumont_iac.provider.warm_pool import pool_id_for
 from dumont_iac.testing import DeploymentError
+from dumont_iac.testing.market import assert_rentals_match
 
 from .helpers import (
     RTX_3090,
@@ -92,3 +95,19 @@ def test_gpus_taken_mid_placement_move_the_pool_to_the_next_machine(
 
 def _args(**changes: object) -> WarmPoolArgs:
     return WarmPoolArgs.model_validate({**RTX_3090, "logical_name": "pool/ci/train", **changes})
+
+
+def test_what_an_interrupted_deploy_left_is_removed_before_the_pool_is_placed(
+    pool_stack, market, world
+):
+    pool_id = pool_id_for(_args(logical_name="pool/dev/train"))
+    client = MarketplaceClient(world.marketplace.url, world.marketplace.api_key, pacing_scale=0)
+    (offer_id,) = market.cheap_offer_ids(1)
+    left = client.rent(offer_id, RentRequest(image="ubuntu:22.04", target_state="stopped"),
+                       label=rental_label(standby_id(pool_id, 1), None)).instance_id  # fmt: skip
+    stack = pool_stack(pool())
+    stack.up()
+    assert stack.state.by_name("train").id == pool_id
+    assert left not in {i["id"] for i in market.instances()}
+    assert_rentals_match(market, stack)
+    assert len(volumes(market)) == 1
