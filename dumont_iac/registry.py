@@ -14,6 +14,7 @@ from dumont_iac.resources.base import DumontResource
 from dumont_iac.resources.failover_policy import FailoverPolicy
 from dumont_iac.resources.gpu_fleet import GpuFleet
 from dumont_iac.resources.gpu_instance import GpuInstance
+from dumont_iac.resources.warm_pool import WarmPool
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class ResourceEntry:
 RESOURCES: tuple[ResourceEntry, ...] = (
     ResourceEntry(GpuInstance, "gpu_instance"),
     ResourceEntry(GpuFleet, "gpu_fleet"),
+    ResourceEntry(WarmPool, "warm_pool"),
     ResourceEntry(FailoverPolicy, "failover_policy"),
 )
 """In the order the reference documents them."""

@@ -13,6 +13,8 @@ def test_public_names_are_pinned_and_resolve():
         "GpuInstanceArgs",
         "MarketplaceClient",
         "OfferFilter",
+        "WarmPool",
+        "WarmPoolArgs",
         "Workload",
         "__version__",
         "cheapest_offer",
