@@ -25,8 +25,9 @@ from dumont_iac.errors import AwsCapacityError, AwsError, AwsNotFound, AwsThrott
 
 DEFAULT_REGION = "us-east-1"
 # boto3's "standard" mode retries throttling and transient errors with backoff and a quota.
-RETRIES = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=10,
-                 read_timeout=30)  # fmt: skip
+# AWS_MAX_ATTEMPTS (boto3's own variable) still sets the attempts: an explicit Config would
+# otherwise override it.
+MAX_ATTEMPTS = 6
 
 THROTTLED = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded",
                        "SlowDown", "TooManyRequestsException"})  # fmt: skip
@@ -53,8 +54,18 @@ def client(service: str, region: str | None = None, endpoint_url: str | None = N
         service,  # type: ignore[call-overload]
         region_name=region_or_default(region),
         endpoint_url=endpoint_url or None,
-        config=RETRIES,
+        config=retries(),
     )
+
+
+def retries() -> Config:
+    attempts = os.environ.get("AWS_MAX_ATTEMPTS", "").strip()
+    return Config(
+        retries={"mode": "standard", "max_attempts": int(attempts) if attempts.isdigit()
+                 else MAX_ATTEMPTS},
+        connect_timeout=10,
+        read_timeout=30,
+    )  # fmt: skip
 
 
 @contextmanager
