@@ -148,10 +148,11 @@ class Ec2:
             "MinCount": 1,
             "MaxCount": 1,
             "ClientToken": token,
-            "TagSpecifications": [
-                {"ResourceType": kind, "Tags": _tag_list(tags)} for kind in ("instance", "volume")
-            ],
         }
+        if tags:
+            request["TagSpecifications"] = [
+                {"ResourceType": kind, "Tags": _tag_list(tags)} for kind in ("instance", "volume")
+            ]
         if spec.spot:
             request["InstanceMarketOptions"] = {
                 "MarketType": "spot",

@@ -25,9 +25,9 @@ from dumont_iac.errors import AwsCapacityError, AwsError, AwsNotFound, AwsThrott
 
 DEFAULT_REGION = "us-east-1"
 # boto3's "standard" mode retries throttling and transient errors with backoff and a quota.
-# AWS_MAX_ATTEMPTS (boto3's own variable) still sets the attempts: an explicit Config would
-# otherwise override it.
-MAX_ATTEMPTS = 6
+# AWS_MAX_ATTEMPTS (boto3's own variable: attempts in all, the first one included) still
+# sets them: an explicit Config would otherwise override it.
+MAX_ATTEMPTS = 7
 
 THROTTLED = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded",
                        "SlowDown", "TooManyRequestsException"})  # fmt: skip
@@ -61,7 +61,7 @@ def client(service: str, region: str | None = None, endpoint_url: str | None = N
 def retries() -> Config:
     attempts = os.environ.get("AWS_MAX_ATTEMPTS", "").strip()
     return Config(
-        retries={"mode": "standard", "max_attempts": int(attempts) if attempts.isdigit()
+        retries={"mode": "standard", "total_max_attempts": int(attempts) if attempts.isdigit()
                  else MAX_ATTEMPTS},
         connect_timeout=10,
         read_timeout=30,
