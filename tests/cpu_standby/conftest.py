@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 
 from dumont_iac.sandbox.world import AWS_CREDENTIALS
@@ -64,7 +65,11 @@ def billing(
 def world_stack(
     deployment_factory: Callable[..., Deployment], world: Any
 ) -> Callable[..., Deployment]:
-    """Deployments whose provider reaches the world's marketplace, control plane and moto."""
+    """Deployments whose provider reaches the world's marketplace, control plane and moto.
+
+    moto's backends live in the process, not in one server: what an earlier test left is
+    reset, so a test sees only its own VMs."""
+    httpx.post(f"{world.aws.url}/moto-api/reset", timeout=30).raise_for_status()
 
     def make(program: Any, **kwargs: Any) -> Deployment:
         env = {**world.exports(), "DUMONT_PACING_SCALE": "0", "AWS_MAX_ATTEMPTS": "2"}
