@@ -37,6 +37,14 @@ class CpuStandby(DumontResource[CpuStandbyArgs], module="dumont", name="CpuStand
         gpu: Any = None,
         **kwargs: Any,
     ) -> None:
+        given_id = kwargs.get("gpu_id") or (
+            args.get("gpu_id") if isinstance(args, dict) else getattr(args, "gpu_id", None)
+        )
+        if gpu is None and not given_id:
+            raise TypeError(
+                f"CpuStandby {resource_name!r}: gpu= is required: the GpuInstance or WarmPool "
+                "of this program that the standby protects"
+            )
         if gpu is not None:
             gpu_id, gpu_spec = gpu_reference(gpu)
             if args is not None:  # the GPU's reference joins the other arguments

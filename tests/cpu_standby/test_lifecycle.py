@@ -10,10 +10,11 @@ import pulumi
 
 from dumont_iac import CpuStandby, GpuInstance
 from dumont_iac.clients.control_plane import ControlPlaneClient
+from dumont_iac.sandbox.world import CONTROL_PLANE_USER
 from dumont_iac.testing import Deployment
 from dumont_iac.testing.market import Market
 
-from .conftest import billing, vms_in
+from .conftest import billing, moto_ec2, vms_in
 
 
 def program() -> None:
@@ -90,7 +91,7 @@ def test_the_association_shows_the_state_the_standby_agent_reports(world_stack, 
     stack = world_stack(program, project="standby", stack="ci")
     gpu_id = stack.up().outputs["gpu_id"]
     store = world.control_plane.app.state.store
-    (user_id,) = {u for u in _user_ids(store)}
+    user_id = store.users.id_of(CONTROL_PLANE_USER)
     report = {"state": "failover_active", "last_sync_at": 1767225600.0, "gpu_failed": True,
               "failure_reason": "GPU unreachable for 3 checks", "last_failover_at": 1767225660.0,
               "failovers_last_24h": 1}  # fmt: skip
@@ -110,8 +111,6 @@ def test_the_association_shows_the_state_the_standby_agent_reports(world_stack, 
 def test_a_vm_terminated_out_of_band_is_gone_at_refresh_and_launched_again(world_stack, world):
     stack = world_stack(program, project="standby", stack="ci")
     first = stack.up()
-    from .conftest import moto_ec2
-
     moto_ec2(world.aws.url).terminate_instances(InstanceIds=[first.outputs["vm"]])
     refreshed = stack.refresh()
     assert refreshed.names("deleted") == ["train-standby"]
@@ -124,12 +123,3 @@ def test_a_vm_terminated_out_of_band_is_gone_at_refresh_and_launched_again(world
     assert association is not None and association.ec2_instance_id == again.outputs["vm"]
     stack.destroy()
     assert billing(world.aws.url) == []
-
-
-def _user_ids(store: Any) -> list[int]:
-    from sqlalchemy import select
-
-    from dumont_iac.control_plane.store.tables import documents
-
-    with store.engine.connect() as conn:
-        return list(conn.execute(select(documents.c.user_id).distinct()).scalars())
