@@ -36,6 +36,7 @@ FILE_LAYERS = {
     "gpu_fleet/test_frozen_blob.py": "contract",
     "gpu_fleet/test_lifecycle.py": "lifecycle",
     "cpu_standby/test_ec2.py": "contract",
+    "cpu_standby/test_model.py::test_a_program_with_a_standby_is_priced_before_deploy": "lifecycle",
     "cpu_standby/test_frozen_blob.py": "contract",
     "cpu_standby/test_lifecycle.py": "lifecycle",
     "cpu_standby/test_faults.py": "lifecycle",

@@ -84,3 +84,21 @@ def test_cost_is_the_vm_and_its_volume_with_on_demand_as_the_worst_case():
     assert "spot" in cost.basis and "100 GB gp3" in cost.basis
     on_demand = CpuStandbyProvider.cost(args(spot=False), market=None)  # type: ignore[arg-type]
     assert on_demand.expected_per_hour == on_demand.worst_per_hour
+
+
+def test_a_program_with_a_standby_is_priced_before_deploy(tmp_path, sandbox):
+    from dumont_iac.clients.marketplace import MarketplaceClient
+    from dumont_iac.estimate import estimate_program
+
+    (tmp_path / "Pulumi.yaml").write_text("name: standby\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "from dumont_iac import CpuStandby, GpuInstance\n"
+        "gpu = GpuInstance('train', image='ubuntu:22.04', max_price_per_hour=0.5)\n"
+        "CpuStandby('train-standby', gpu=gpu, spot=False, disk_size_gb=20)\n"
+    )
+    client = MarketplaceClient(sandbox.url, sandbox.api_key, pacing_scale=0)
+    estimate = estimate_program(tmp_path, market=client)
+    (standby,) = [r for r in estimate.resources if r.kind == "CpuStandby"]
+    assert standby.cost.expected_per_hour == standby.cost.worst_per_hour
+    assert standby.cost.worst_per_hour == pytest.approx(0.0416 + ebs_hourly(20))
+    assert "t3.medium, on-demand" in standby.cost.basis
