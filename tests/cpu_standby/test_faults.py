@@ -24,13 +24,18 @@ def program() -> None:
     CpuStandby("train-standby", gpu=gpu)
 
 
-def test_a_refused_key_fails_before_any_vm_is_launched(world_stack, world):
-    stack = world_stack(program, project="standby", stack="ci",
-                        env={"DUMONT_API_KEY": "not-the-key"})  # fmt: skip
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [("not-the-key", "was refused"), ("", "is not set")],
+    ids=["refused", "missing"],
+)
+def test_a_bad_key_fails_before_any_vm_is_launched(world_stack, world, key, said):
+    stack = world_stack(program, project="standby", stack="ci", env={"DUMONT_API_KEY": key})
     with pytest.raises(DeploymentError) as failed:
         stack.up()
     message = str(failed.value)
-    assert "dumont:apiKey" in message and "not-the-key" not in message
+    assert "dumont:apiKey" in message and said in message
+    assert world.control_plane_key not in message and (not key or key not in message)
     assert vms_in(world.aws.url) == []
     assert sorted(stack.state.ids()) == ["train"]  # the GPU, which needs no control plane
     stack.destroy()
@@ -91,3 +96,15 @@ def test_no_spot_capacity_is_a_clear_error_and_launches_no_vm(world_stack, world
     stack.destroy()
     with Market(world.marketplace) as market:
         assert market.instances() == []
+
+
+def test_destroy_with_the_control_plane_down_still_terminates_the_vm(world_stack, world):
+    stack = world_stack(program, project="standby", stack="ci")
+    stack.up()
+    world.control_plane.stop()
+    with pytest.raises(DeploymentError) as failed:
+        stack.destroy()
+    message = str(failed.value)
+    assert "its VM is terminated" in message and "run `pulumi destroy` again" in message
+    assert billing(world.aws.url) == []
+    assert "train-standby" in stack.state.ids()  # kept, so the association is removed later

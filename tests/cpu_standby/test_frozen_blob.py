@@ -37,6 +37,7 @@ def test_a_frozen_blob_launches_reads_and_deletes_a_standby(
     assert done.id.startswith("standby-") and done.read_id == done.id
     assert done.outputs["vm_state"] == "running" and done.outputs["__provider"] == frozen.blob
     assert done.read_id_after_delete == ""
+    process.delete(frozen.urn("frozen", project="frozen"), done.id, done.outputs)  # repeated
     assert billing(world.aws.url) == []
     control = ControlPlaneClient(world.control_plane.url, world.control_plane_key)
     assert control.association(ARGS["gpu_id"]) is None
