@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dumont_iac.resources.base import DumontResource
+from dumont_iac.resources.cpu_standby import CpuStandby
 from dumont_iac.resources.failover_policy import FailoverPolicy
 from dumont_iac.resources.gpu_fleet import GpuFleet
 from dumont_iac.resources.gpu_instance import GpuInstance
@@ -45,6 +46,7 @@ RESOURCES: tuple[ResourceEntry, ...] = (
     ResourceEntry(GpuInstance, "gpu_instance"),
     ResourceEntry(GpuFleet, "gpu_fleet"),
     ResourceEntry(WarmPool, "warm_pool"),
+    ResourceEntry(CpuStandby, "cpu_standby"),
     ResourceEntry(FailoverPolicy, "failover_policy"),
 )
 """In the order the reference documents them."""
