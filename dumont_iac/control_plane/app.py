@@ -99,7 +99,7 @@ def create_app(
     runner = AgentRunner(
         [
             # Before the standby manager: a failover it requests runs in the same round.
-            MarketMonitor(store, event_log, marketplace),
+            MarketMonitor(store, event_log, leases, marketplace),
             StandbyManager(
                 store,
                 leases,

@@ -66,37 +66,24 @@ def client(
     endpoint_url: str | None = None,
     access: AwsAccess | None = None,
 ) -> Any:
-    """A boto3 client for ``service`` with the library's retry policy. ``endpoint_url`` (an
+    """A new boto3 client for ``service`` with the library's retry policy. ``endpoint_url`` (an
     S3-compatible store) wins over ``access.endpoint_url``, which wins over the environment."""
-    # The environment is part of the key: a process may be pointed at another AWS later.
-    environment = tuple(os.environ.get(name) for name in _ENVIRONMENT)
-    return _client(
-        service, region_or_default(region), endpoint_url, access or AwsAccess(), environment
-    )
-
-
-_ENVIRONMENT = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_MAX_ATTEMPTS")
-
-
-@functools.lru_cache(maxsize=64)
-def _client(
-    service: str,
-    region: str,
-    endpoint_url: str | None,
-    access: AwsAccess,
-    environment: tuple[str | None, ...],
-) -> Any:
-    # Building a client loads the service's whole model (a large part of a second): agents
-    # that look at EC2 every few seconds share one per place; boto3 clients are thread-safe.
+    access = access or AwsAccess()
     return boto3.session.Session(
         aws_access_key_id=access.access_key_id,
         aws_secret_access_key=access.secret_access_key,
     ).client(
         service,  # type: ignore[call-overload]
-        region_name=region,
+        region_name=region_or_default(region),
         endpoint_url=endpoint_url or access.endpoint_url or None,
         config=retries(),
     )
+
+
+# Building a client loads the service's whole model (a large part of a second): an agent that
+# looks at AWS every few seconds keeps one per place (boto3 clients are thread-safe). Callers
+# that hook events onto a client make their own with ``client``.
+shared_client = functools.lru_cache(maxsize=32)(client)
 
 
 def retries() -> Config:

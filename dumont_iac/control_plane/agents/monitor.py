@@ -11,7 +11,7 @@ cap allows a winning bid. The request id names the failure's first check, so rep
 see the same failure request one action between them.
 
 GPUs a policy stopped on purpose (a budget's hold, hibernation) are left alone, and so are GPUs
-whose failover is already under way.
+whose failover is already under way or whose lease a replica holds (it is acting on them).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from dumont_iac.control_plane.events import EventLog
 from dumont_iac.control_plane.failover import cpu_standby
 from dumont_iac.control_plane.failover.context import GpuContext
 from dumont_iac.control_plane.failover.health import Health, check
+from dumont_iac.control_plane.leases import Leases
 from dumont_iac.control_plane.models.gpus import GpuSpec
 from dumont_iac.control_plane.store import Store
 from dumont_iac.control_plane.store.actions import OPEN
@@ -56,10 +57,15 @@ class MarketMonitor(Agent):
     description = "Health-checks GPUs with a failover mechanism, re-bids or requests failover."
 
     def __init__(
-        self, store: Store, events: EventLog, marketplace: Callable[[], MarketplaceClient]
+        self,
+        store: Store,
+        events: EventLog,
+        leases: Leases,
+        marketplace: Callable[[], MarketplaceClient],
     ) -> None:
         super().__init__()
         self._store = store
+        self._leases = leases
         self._events = events
         self._marketplace = marketplace
 
@@ -79,8 +85,8 @@ class MarketMonitor(Agent):
         return f"checked {len(gpus)} GPU(s), {failing} failing"
 
     def _look_at(self, ctx: GpuContext, contract: Instance | None, now: float) -> int:
-        if _left_alone(ctx):
-            return 0
+        if _left_alone(ctx) or self._leases.current(ctx.user_id, ctx.gpu_id) is not None:
+            return 0  # a policy has it, or a replica is acting on it right now
         limits = policy.limits(ctx.store, ctx.user_id, ctx.gpu_id)
         health = ctx.doc(GPU_HEALTH) or {}
         if now - health.get("last_check_at", -1e18) < limits.health_check_interval_seconds:

@@ -42,7 +42,7 @@ def vm_state(ctx: GpuContext, found: dict[str, Any]) -> str:
     instance_id = found.get("ec2_instance_id")
     if not instance_id:
         return "unknown"
-    ec2 = session.client("ec2", found.get("region"), access=ctx.aws)
+    ec2 = session.shared_client("ec2", found.get("region"), access=ctx.aws)
     try:
         with session.translated("DescribeInstances"):
             answer = ec2.describe_instances(InstanceIds=[instance_id])
