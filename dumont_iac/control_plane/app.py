@@ -17,18 +17,16 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.control_plane.agents.idle import (
-    AutoHibernation,
-    BudgetWatch,
-    MarketMonitor,
-    PeriodicSnapshots,
-)
+from dumont_iac.control_plane.agents.hibernation import AutoHibernation
+from dumont_iac.control_plane.agents.idle import BudgetWatch, MarketMonitor
 from dumont_iac.control_plane.agents.runner import AgentRunner
+from dumont_iac.control_plane.agents.snapshots import PeriodicSnapshots
 from dumont_iac.control_plane.agents.standby import StandbyManager
 from dumont_iac.control_plane.auth import AuthMiddleware
 from dumont_iac.control_plane.clock import Clock, RealClock
 from dumont_iac.control_plane.errors import UnexpectedErrors, install_error_handlers
 from dumont_iac.control_plane.events import EventLog
+from dumont_iac.control_plane.hibernation import Hibernation
 from dumont_iac.control_plane.leases import Leases
 from dumont_iac.control_plane.metrics import (
     AgentMetrics,
@@ -45,6 +43,7 @@ from dumont_iac.control_plane.routes import (
     failover,
     failover_settings,
     health,
+    hibernation,
     keys,
     snapshots,
     standby,
@@ -52,6 +51,7 @@ from dumont_iac.control_plane.routes import (
     webhooks,
 )
 from dumont_iac.control_plane.settings import ControlPlaneSettings
+from dumont_iac.control_plane.snapshots import Snapshots
 from dumont_iac.control_plane.store import Store
 
 API_PREFIX = "/api/v1"
@@ -95,6 +95,9 @@ def create_app(
             timeout=settings.marketplace_timeout,
         )
 
+    snapshotter = Snapshots(store, event_log, marketplace)
+    hibernator = Hibernation(store, event_log, marketplace, snapshotter)
+    lease_seconds = settings.lease_seconds
     runner = AgentRunner(
         [
             StandbyManager(
@@ -106,8 +109,8 @@ def create_app(
                 metrics=agent_metrics,
             ),
             MarketMonitor(),
-            AutoHibernation(),
-            PeriodicSnapshots(),
+            AutoHibernation(store, leases, event_log, hibernator, lease_seconds=lease_seconds),
+            PeriodicSnapshots(store, leases, event_log, snapshotter, lease_seconds=lease_seconds),
             BudgetWatch(),
         ],
         clock,
@@ -143,6 +146,8 @@ def create_app(
     app.state.events = event_log
     app.state.leases = leases
     app.state.agents = runner
+    app.state.snapshots = snapshotter
+    app.state.hibernation = hibernator
     app.state.webhooks = notifier
     app.state.agents_running = False
     app.state.metrics = registry
@@ -154,6 +159,7 @@ def create_app(
         standby,
         warmpool,
         snapshots,
+        hibernation,
         budgets,
         events,
         keys,

@@ -47,13 +47,25 @@ def region_or_default(region: str | None) -> str:
     )
 
 
-def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> Any:
-    """A boto3 client for ``service`` with the library's retry policy."""
+def client(
+    service: str,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    *,
+    attempts: int | None = None,
+) -> Any:
+    """A boto3 client for ``service`` with the library's retry policy (``attempts`` fewer for
+    a caller that tries again later anyway, such as an agent's next tick)."""
+    config = RETRIES
+    if attempts is not None:
+        config = RETRIES.merge(
+            Config(retries={"mode": "standard", "max_attempts": attempts}, connect_timeout=5)
+        )
     return boto3.session.Session().client(
         service,  # type: ignore[call-overload]
         region_name=region_or_default(region),
         endpoint_url=endpoint_url or None,
-        config=RETRIES,
+        config=config,
     )
 
 

@@ -129,6 +129,7 @@ class Instance(_Row):
     start_date: float | None = None
     end_date: float | None = None
     volume_info: Any = None
+    gpu_util: float | None = None  # GPU utilisation, percent (None: not measured)
 
     @property
     def is_ready(self) -> bool:

@@ -17,6 +17,11 @@ FAILOVER_GLOBAL = "failover_global"
 FAILOVER_GPU = "failover_gpu"
 STANDBY = "standby"
 RETENTION = "retention"
+SNAPSHOT_POLICY = "snapshot_policy"
+SNAPSHOT_STATUS = "snapshot_status"  # what the snapshot agent last did, per GPU
+HIBERNATION_POLICY = "hibernation_policy"
+HIBERNATION_STATE = "hibernation_state"  # {state, since, snapshot_key, reason}, per GPU
+HIBERNATION_IDLE = "hibernation_idle"  # since when a GPU has been seen idle, per GPU
 
 
 class Documents:
@@ -42,6 +47,17 @@ class Documents:
                 .order_by(documents.c.key)
             ).all()
         return {row.key: row.body for row in rows}
+
+    def of_every_user(self, kind: str) -> list[tuple[int, str, dict[str, Any]]]:
+        """``(user_id, key, body)`` of every document of ``kind``: for agents, which act for
+        every user (a route always names its caller instead)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(documents.c.user_id, documents.c.key, documents.c.body)
+                .where(documents.c.kind == kind)
+                .order_by(documents.c.user_id, documents.c.key)
+            ).all()
+        return [(row.user_id, row.key, row.body) for row in rows]
 
     def put(self, user_id: int, kind: str, body: dict[str, Any], key: str = "") -> None:
         values = {
