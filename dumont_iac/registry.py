@@ -13,6 +13,8 @@ from typing import Any
 from dumont_iac.resources.base import DumontResource
 from dumont_iac.resources.gpu_fleet import GpuFleet
 from dumont_iac.resources.gpu_instance import GpuInstance
+from dumont_iac.resources.hibernation_policy import HibernationPolicy
+from dumont_iac.resources.snapshot_policy import SnapshotPolicy
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class ResourceEntry:
 RESOURCES: tuple[ResourceEntry, ...] = (
     ResourceEntry(GpuInstance, "gpu_instance"),
     ResourceEntry(GpuFleet, "gpu_fleet"),
+    ResourceEntry(SnapshotPolicy, "snapshot_policy"),
+    ResourceEntry(HibernationPolicy, "hibernation_policy"),
 )
 """In the order the reference documents them."""
 
