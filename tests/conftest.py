@@ -42,6 +42,7 @@ FILE_LAYERS = {
     "provider_core/test_provider_blobs.py": "contract",
     "provider_core/test_driver_lifecycle.py": "lifecycle",
     "provider_core/test_driver_programs.py": "lifecycle",
+    "sandbox/test_instance_faults.py": "contract",
     "sandbox/test_cli.py": "cli",
     "sandbox/test_vastai_client.py": "cli",
     "test_demo.py": "cli",

@@ -18,7 +18,8 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.control_plane.agents.hibernation import AutoHibernation
-from dumont_iac.control_plane.agents.idle import BudgetWatch, MarketMonitor
+from dumont_iac.control_plane.agents.idle import BudgetWatch
+from dumont_iac.control_plane.agents.monitor import MarketMonitor
 from dumont_iac.control_plane.agents.runner import AgentRunner
 from dumont_iac.control_plane.agents.snapshots import PeriodicSnapshots
 from dumont_iac.control_plane.agents.standby import StandbyManager
@@ -42,6 +43,7 @@ from dumont_iac.control_plane.routes import (
     events,
     failover,
     failover_settings,
+    gpus,
     health,
     hibernation,
     keys,
@@ -108,7 +110,7 @@ def create_app(
                 lease_seconds=settings.lease_seconds,
                 metrics=agent_metrics,
             ),
-            MarketMonitor(),
+            MarketMonitor(store, event_log, marketplace),
             AutoHibernation(store, leases, event_log, hibernator, lease_seconds=lease_seconds),
             PeriodicSnapshots(store, leases, event_log, snapshotter, lease_seconds=lease_seconds),
             BudgetWatch(),
@@ -158,6 +160,7 @@ def create_app(
         failover,
         standby,
         warmpool,
+        gpus,
         snapshots,
         hibernation,
         budgets,

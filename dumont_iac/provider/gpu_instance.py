@@ -32,6 +32,7 @@ from dumont_iac.models.gpu_instance import GpuInstanceArgs
 from dumont_iac.provider import labels
 from dumont_iac.provider.base import SchemaProvider
 from dumont_iac.provider.labels import logical_id_of, rental_label, user_label_of
+from dumont_iac.provider.policy_state import held_by_policy
 from dumont_iac.provider.rentals import (
     DELETE_TIMEOUT_SECONDS,
     destroy_after_failure,
@@ -135,10 +136,16 @@ class GpuInstanceProvider(SchemaProvider[GpuInstanceArgs]):
     def read(self, id_: str, props: dict) -> ReadResult:
         # Cached: every GPU of a refresh shares one listing instead of one list call each.
         instance = _current(MarketplaceClient(), id_, props.get("contract_id"), cached=True)
-        if instance is None:
-            return self.gone()
         args = self.args(props)
         inputs = {k: v for k, v in props.items() if k in fields_of(GpuInstanceArgs).arguments}
+        if _off_course(instance, args):
+            held = held_by_policy(id_)
+            if held is not None:
+                # Moving or asleep by policy: the same GPU, its inputs as declared.
+                kept = {**props, "status": held.phase, "status_message": held.reason}
+                return ReadResult(id_, kept, inputs)
+        if instance is None:
+            return self.gone()
         # Outputs show the live label and intended state, so the next deploy corrects drift.
         live = args.model_copy(update={"label": user_label_of(instance.label)})
         if instance.intended_status in ("running", "stopped"):
@@ -215,6 +222,15 @@ def _current(
     """The newest rental carrying the logical id (failover rents newer contracts)."""
     rentals = _carrying(client, logical_id, contract_id, cached)
     return max(rentals, key=lambda i: i.id) if rentals else None
+
+
+def _off_course(instance: Instance | None, args: GpuInstanceArgs) -> bool:
+    """Not where the declaration wants it: gone, dead, or not in its desired state."""
+    return (
+        instance is None
+        or (instance.actual_status or "") in TERMINAL
+        or (instance.intended_status or args.desired_state) != args.desired_state
+    )
 
 
 def _is_gone(client: MarketplaceClient, contract_id: int) -> bool:

@@ -12,6 +12,7 @@ world has no AWS and says so.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from collections.abc import Iterator
@@ -22,15 +23,12 @@ from typing import Any
 from dumont_iac.control_plane.cli import bootstrap
 from dumont_iac.control_plane.server import ControlPlaneHandle, start_control_plane
 from dumont_iac.control_plane.settings import ControlPlaneSettings
+from dumont_iac.sandbox.marketplace.aws import MOTO_CREDENTIALS
 from dumont_iac.sandbox.server import SandboxHandle, start_sandbox
 from dumont_iac.sandbox.settings import SandboxSettings
 
 # moto's server answers any credentials; these only keep boto3 from looking for real ones.
-AWS_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+AWS_CREDENTIALS = MOTO_CREDENTIALS
 CONTROL_PLANE_USER = "sandbox"
 
 
@@ -74,10 +72,15 @@ def start_world(
     ports: tuple[int, int, int] = (0, 0, 0),
     with_aws: bool = True,
 ) -> tuple[World, ExitStack]:
-    """Start the three services (ports 0 pick free ones); the stack stops them in reverse."""
+    """Start the three services (ports 0 pick free ones); the stack stops them in reverse.
+    AWS comes first, so the marketplace's fault surface can terminate its VMs."""
     market_port, control_plane_port, aws_port = ports
     stack = ExitStack()
     try:
+        aws = _start_aws(host, aws_port) if with_aws else None
+        if aws is not None:
+            stack.callback(aws.stop)
+            settings = dataclasses.replace(settings, aws_endpoint_url=aws.url)
         market = start_sandbox(settings, host, market_port)
         stack.callback(market.stop)
         key = _control_plane_user(control_plane_db, control_plane_key)
@@ -93,9 +96,6 @@ def start_world(
             clock=market.clock,
         )
         stack.callback(control_plane.stop)
-        aws = _start_aws(host, aws_port) if with_aws else None
-        if aws is not None:
-            stack.callback(aws.stop)
     except BaseException:
         stack.close()
         raise

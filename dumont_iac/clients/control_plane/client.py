@@ -41,6 +41,7 @@ from dumont_iac.control_plane.models.responses import (
     BudgetOut,
     EventList,
     GpuSettingsOut,
+    GpuStateOut,
     HealthOut,
     ReadinessOut,
     StatusOut,
@@ -127,6 +128,10 @@ class ControlPlaneClient:
         return self._get(WarmPoolStatus, f"{API}/warmpool/status/{gpu_id}")
 
     # --- failover ----------------------------------------------------------------------------
+
+    def gpu_state(self, gpu_id: str) -> GpuStateOut:
+        """What the control plane is doing with the GPU (failover, hibernation, a hold)."""
+        return self._get(GpuStateOut, f"{API}/gpus/{gpu_id}/state")
 
     def execute_failover(
         self, gpu_id: str, kind: str = "restart", *, request_id: str | None = None

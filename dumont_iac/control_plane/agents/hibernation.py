@@ -45,7 +45,7 @@ class AutoHibernation(Agent):
 
     def tick(self, now: float) -> str:
         done: list[str] = []
-        policies = self._store.documents.of_every_user(HIBERNATION_POLICY)[:GPUS_PER_TICK]
+        policies = self._store.documents.all_of_kind(HIBERNATION_POLICY)[:GPUS_PER_TICK]
         for user_id, gpu_id, body in policies:
             policy = HibernationPolicySpec.model_validate(body)
             with under_lease(

@@ -18,12 +18,6 @@ class WatchingAgent(Agent):
         return f"watching; acting on {self.kind} is not implemented yet"
 
 
-class MarketMonitor(WatchingAgent):
-    name = "market_monitor"
-    description = "Watches the health and prices of the GPUs' contracts."
-    kind = "contract health"
-
-
 class BudgetWatch(WatchingAgent):
     name = "budgets"
     description = "Accrues spend against each budget and alerts or stops at its threshold."

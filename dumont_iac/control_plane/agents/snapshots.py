@@ -48,7 +48,7 @@ class PeriodicSnapshots(Agent):
 
     def tick(self, now: float) -> str:
         taken = failed = 0
-        for user_id, gpu_id, body in self._store.documents.of_every_user(SNAPSHOT_POLICY):
+        for user_id, gpu_id, body in self._store.documents.all_of_kind(SNAPSHOT_POLICY):
             if taken + failed >= SNAPSHOTS_PER_TICK:
                 break
             policy = SnapshotPolicySpec.model_validate(body)

@@ -1,12 +1,13 @@
 """The standby manager: executes requested failover actions, each under its GPU's lease.
 
 Per tick it looks for GPUs with open actions whose lease is free or expired, takes the lease,
-claims the oldest action, checks the user's safeguards (failovers per day, seconds
-between), runs it while a ``LeaseKeeper`` renews the lease, records the outcome
-with the same lease token, and releases the lease. Two replicas ticking together never both
-claim an action: the lease upsert lets exactly one of them in. A replica killed mid-action
-leaves its lease to expire; the next tick of another replica takes it over (``lease.taken_over``)
-and runs the action again, so actions must be safe to repeat (``restart`` is).
+claims the oldest action, checks the GPU's safeguards (failovers per day, seconds between),
+runs it (``restart``, or ``failover``: see ``control_plane.failover``) while a ``LeaseKeeper``
+renews the lease, records the outcome with the same lease token, and releases the lease.
+Two replicas ticking together never both claim an action: the lease upsert lets exactly one
+of them in. A replica killed mid-action leaves its lease to expire; the next tick of another
+replica takes it over (``lease.taken_over``) and runs the action again, so actions must be
+safe to repeat (``restart`` is; ``failover`` looks where the GPU's marker is before moving).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.control_plane.agents.base import Agent
 from dumont_iac.control_plane.agents.restart import NoContract, restart
 from dumont_iac.control_plane.events import EventLog
+from dumont_iac.control_plane.failover.context import CannotFailOver, GpuContext
+from dumont_iac.control_plane.failover.execute import failover
 from dumont_iac.control_plane.leases import Lease, LeaseKeeper, Leases
 from dumont_iac.control_plane.metrics import AgentMetrics
 from dumont_iac.control_plane.policy import safeguard_refusal
@@ -32,8 +35,8 @@ log = logging.getLogger(__name__)
 # GPUs looked at per tick: a tick stays bounded however many actions wait.
 GPUS_PER_TICK = 20
 
-ActionHandler = Callable[[MarketplaceClient, str], dict[str, Any]]
-HANDLERS: dict[str, ActionHandler] = {"restart": restart}
+ActionHandler = Callable[[GpuContext], dict[str, Any]]
+HANDLERS: dict[str, ActionHandler] = {"restart": restart, "failover": failover}
 
 
 class StandbyManager(Agent):
@@ -123,8 +126,11 @@ class StandbyManager(Agent):
         try:
             error = safeguard_refusal(self._store, action.user_id, action.gpu_id)
             if error is None:
-                result = HANDLERS[action.kind](self._marketplace(), action.gpu_id)
-        except (NoContract, DumontError) as exc:
+                ctx = GpuContext(
+                    self._store, self._events, self._marketplace(), action.user_id, action.gpu_id
+                )
+                result = HANDLERS[action.kind](ctx)
+        except (NoContract, CannotFailOver, DumontError) as exc:
             error = str(exc)
         except Exception as exc:  # unexpected: fail the action rather than retry it forever
             error = f"{type(exc).__name__}: {exc}"

@@ -166,3 +166,14 @@ class AgentsOut(BaseModel):
     replica: str
     running: bool
     agents: list[AgentHealthOut]
+
+
+class GpuStateOut(BaseModel):
+    gpu_id: str
+    phase: str
+    since: float | None
+    reason: str | None
+    error: str | None
+    managed: bool
+    failovers_last_24h: int
+    last_failover_at: float | None
