@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import re
 import tarfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -111,7 +112,17 @@ class Snapshots:
         self._store = store
         self._events = events
         self._marketplace = marketplace
-        self._s3 = s3
+        self._make_s3 = s3
+        # A boto3 client costs a good part of a second to build: one per endpoint, reused.
+        self._s3_clients: dict[tuple[str | None, str | None], S3Store] = {}
+        self._s3_lock = threading.Lock()
+
+    def _s3(self, policy: SnapshotPolicySpec) -> S3Store:
+        where = (policy.endpoint_url, policy.region)
+        with self._s3_lock:
+            if where not in self._s3_clients:
+                self._s3_clients[where] = self._make_s3(policy)
+            return self._s3_clients[where]
 
     @property
     def clock(self) -> Any:
