@@ -103,7 +103,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs (default 3)")
     parser.add_argument("--speed", type=float, default=60.0, help="sandbox clock speed (60)")
-    parser.add_argument("--workspace-kb", type=int, default=512, help="workspace size, at most 1024 (512)")
+    parser.add_argument(
+        "--workspace-kb", type=int, default=512, help="workspace size, at most 1024 (512)"
+    )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = SandboxSettings(
@@ -116,7 +118,8 @@ def main() -> None:
             os.environ["DUMONT_PACING_SCALE"] = "0"
             S3Store().ensure_bucket("bench-snapshots")  # what the SnapshotPolicy resource does
             runs = [once(world, options.speed, options.workspace_kb) for _ in range(options.runs)]
-    print(f"runs {options.runs}, sandbox clock {options.speed:g}x, workspace {options.workspace_kb} KB")
+    size = f"workspace {options.workspace_kb} KB"
+    print(f"runs {options.runs}, sandbox clock {options.speed:g}x, {size}")
     print(f"{'':12}{'p50 (sandbox s)':>18}{'max':>10}{'Dumont (live)':>16}")
     for name in ("hibernate", "wake", "snapshot"):
         values = [r[name] for r in runs]

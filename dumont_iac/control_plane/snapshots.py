@@ -192,8 +192,13 @@ class Snapshots:
             user_id=user_id,
             gpu_id=gpu_id,
             duration_ms=(time.monotonic() - started) * 1000,
-            data={"key": key, "bucket": policy.bucket, "contract_id": contract.id,
-                  "files": len(files), "bytes": len(data)},  # fmt: skip
+            data={
+                "key": key,
+                "bucket": policy.bucket,
+                "contract_id": contract.id,
+                "files": len(files),
+                "bytes": len(data),
+            },  # fmt: skip
         )
         self.prune(user_id, gpu_id, policy, keys)
         return key

@@ -13,8 +13,8 @@ from typing import Any
 from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 
 from dumont_iac.clients.control_plane import ControlPlaneClient
-from dumont_iac.control_plane.models.hibernation import HibernationPolicyOut, HibernationPolicySpec
 from dumont_iac.control_plane.models.gpus import GpuSpec
+from dumont_iac.control_plane.models.hibernation import HibernationPolicyOut, HibernationPolicySpec
 from dumont_iac.errors import ProviderError
 from dumont_iac.models.hibernation_policy import HibernationPolicyArgs
 from dumont_iac.provider.base import SchemaProvider
@@ -58,9 +58,7 @@ class HibernationPolicyProvider(SchemaProvider[HibernationPolicyArgs]):
         registered = ControlPlaneClient().hibernation_policy(args.gpu_id)
         if registered is None:
             return self.gone()
-        inputs = {
-            k: v for k, v in props.items() if k in fields_of(HibernationPolicyArgs).arguments
-        }
+        inputs = {k: v for k, v in props.items() if k in fields_of(HibernationPolicyArgs).arguments}
         return ReadResult(id_, self.outs(args, **_outputs(registered)), inputs)
 
     def update(self, id_: str, olds: dict, news: dict) -> UpdateResult:

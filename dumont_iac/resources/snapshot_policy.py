@@ -14,9 +14,7 @@ from dumont_iac.provider.snapshot_policy import SnapshotPolicyProvider
 from dumont_iac.resources.gpu_policy import GpuPolicyResource
 
 
-class SnapshotPolicy(
-    GpuPolicyResource[SnapshotPolicyArgs], module="dumont", name="SnapshotPolicy"
-):
+class SnapshotPolicy(GpuPolicyResource[SnapshotPolicyArgs], module="dumont", name="SnapshotPolicy"):
     """Snapshots of one GPU. Pass ``gpu=`` and the fields of ``SnapshotPolicyArgs``."""
 
     model = SnapshotPolicyArgs

@@ -72,7 +72,7 @@ def test_idle_gpu_is_paused_destroyed_and_woken_with_its_files(world_env, deploy
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert woken.returncode == 0, woken.stderr
-    assert f'"previous_contract_id": null' in woken.stdout
+    assert '"previous_contract_id": null' in woken.stdout
     after = ControlPlaneClient().hibernation_policy(gpu_id)
     assert after is not None and after.hibernation.state == "awake"
     with world.marketplace.client(timeout=10) as http:

@@ -10,6 +10,7 @@ Every call goes through ``session.translated``: a caller only ever sees ``AwsErr
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -170,12 +171,10 @@ class S3Store:
             pages = self._client.get_paginator("list_objects_v2")
             for page in pages.paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
-                    found.append(
-                        StoredObject(item["Key"], int(item["Size"]), item["LastModified"])
-                    )
+                    found.append(StoredObject(item["Key"], int(item["Size"]), item["LastModified"]))
         return sorted(found, key=lambda o: o.key)
 
-    def delete(self, bucket: str, keys: list[str]) -> None:
+    def delete(self, bucket: str, keys: builtins.list[str]) -> None:
         for start in range(0, len(keys), _DELETE_BATCH):
             batch = [{"Key": key} for key in keys[start : start + _DELETE_BATCH]]
             with session.translated("DeleteObjects"):

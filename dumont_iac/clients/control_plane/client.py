@@ -31,7 +31,6 @@ from dumont_iac.control_plane.models.hibernation import (
     WakeOut,
 )
 from dumont_iac.control_plane.models.policies import Budget, RetentionPolicy, StandbyAssociation
-from dumont_iac.control_plane.models.snapshots import SnapshotPolicyOut, SnapshotPolicySpec
 from dumont_iac.control_plane.models.responses import (
     ActionOut,
     AgentsOut,
@@ -47,6 +46,7 @@ from dumont_iac.control_plane.models.responses import (
     StatusOut,
     WarmPoolStatus,
 )
+from dumont_iac.control_plane.models.snapshots import SnapshotPolicyOut, SnapshotPolicySpec
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -1,9 +1,9 @@
 """Acting on one GPU under its lease, for agents that walk their policies each tick.
 
-    with under_lease(leases, events, user_id, gpu_id, seconds) as lease:
-        if lease is None:
-            continue          # another replica is acting on this GPU
-        ...                   # renewed in the background while this runs
+with under_lease(leases, events, user_id, gpu_id, seconds) as lease:
+    if lease is None:
+        continue          # another replica is acting on this GPU
+    ...                   # renewed in the background while this runs
 """
 
 from __future__ import annotations

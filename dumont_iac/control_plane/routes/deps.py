@@ -1,4 +1,5 @@
-"""Dependencies the routers share: the store, the event log, the leases, the clock, and the\nsnapshot and hibernation services."""
+"""Dependencies the routers share: the store, the event log, the leases, the clock, and the
+snapshot and hibernation services."""
 
 from __future__ import annotations
 
