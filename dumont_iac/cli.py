@@ -10,6 +10,7 @@ from dumont_iac.estimate_cli import cost
 from dumont_iac.hibernation_cli import wake
 from dumont_iac.lookups_cli import offers, pricing, recommend
 from dumont_iac.sandbox.cli import sandbox
+from dumont_iac.status_cli import status
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -25,6 +26,7 @@ app.command("offers")(offers)
 app.command("pricing")(pricing)
 app.command("recommend")(recommend)
 app.command("cost")(cost)
+app.command("status")(status)
 app.command("wake")(wake)
 app.add_typer(control_plane, name="control-plane")
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dumont_iac.resources.base import DumontResource
+from dumont_iac.resources.failover_policy import FailoverPolicy
 from dumont_iac.resources.gpu_fleet import GpuFleet
 from dumont_iac.resources.gpu_instance import GpuInstance
 from dumont_iac.resources.hibernation_policy import HibernationPolicy
@@ -44,6 +45,7 @@ class ResourceEntry:
 RESOURCES: tuple[ResourceEntry, ...] = (
     ResourceEntry(GpuInstance, "gpu_instance"),
     ResourceEntry(GpuFleet, "gpu_fleet"),
+    ResourceEntry(FailoverPolicy, "failover_policy"),
     ResourceEntry(SnapshotPolicy, "snapshot_policy"),
     ResourceEntry(HibernationPolicy, "hibernation_policy"),
 )

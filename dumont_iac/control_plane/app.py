@@ -97,11 +97,13 @@ def create_app(
             timeout=settings.marketplace_timeout,
         )
 
-    snapshotter = Snapshots(store, event_log, marketplace)
+    snapshotter = Snapshots(store, event_log, marketplace, settings.aws)
     hibernator = Hibernation(store, event_log, marketplace, snapshotter)
     lease_seconds = settings.lease_seconds
     runner = AgentRunner(
         [
+            # Before the standby manager: a failover it requests runs in the same round.
+            MarketMonitor(store, event_log, marketplace),
             StandbyManager(
                 store,
                 leases,
@@ -109,8 +111,8 @@ def create_app(
                 marketplace,
                 lease_seconds=settings.lease_seconds,
                 metrics=agent_metrics,
+                aws=settings.aws,
             ),
-            MarketMonitor(store, event_log, marketplace),
             AutoHibernation(store, leases, event_log, hibernator, lease_seconds=lease_seconds),
             PeriodicSnapshots(store, leases, event_log, snapshotter, lease_seconds=lease_seconds),
             BudgetWatch(),

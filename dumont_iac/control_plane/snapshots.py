@@ -16,13 +16,13 @@ from __future__ import annotations
 import io
 import re
 import tarfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from dumont_iac.clients.aws.s3 import S3Store
+from dumont_iac.clients.aws.session import AwsAccess
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace.workspace import Files, workspaces_for
 from dumont_iac.control_plane.agents.restart import current_contract
@@ -95,10 +95,6 @@ def to_prune(keys: list[str], policy: SnapshotPolicySpec, now: float) -> list[st
     return doomed
 
 
-def store_for(policy: SnapshotPolicySpec) -> S3Store:
-    return S3Store(policy.endpoint_url, policy.region, attempts=S3_ATTEMPTS)
-
-
 class Snapshots:
     """Take, prune and restore the snapshots of the GPUs that have a snapshot policy."""
 
@@ -107,22 +103,17 @@ class Snapshots:
         store: Store,
         events: EventLog,
         marketplace: Callable[[], MarketplaceClient],
-        s3: Callable[[SnapshotPolicySpec], S3Store] = store_for,
+        aws: AwsAccess | None = None,
     ) -> None:
         self._store = store
         self._events = events
         self._marketplace = marketplace
-        self._make_s3 = s3
-        # A boto3 client costs a good part of a second to build: one per endpoint, reused.
-        self._s3_clients: dict[tuple[str | None, str | None], S3Store] = {}
-        self._s3_lock = threading.Lock()
+        self._aws = aws
 
     def _s3(self, policy: SnapshotPolicySpec) -> S3Store:
-        where = (policy.endpoint_url, policy.region)
-        with self._s3_lock:
-            if where not in self._s3_clients:
-                self._s3_clients[where] = self._make_s3(policy)
-            return self._s3_clients[where]
+        """The policy's store: its own endpoint, else the control plane's AWS (the sandbox's
+        moto), else boto3's chain. Clients are shared (``session.client`` caches them)."""
+        return S3Store(policy.endpoint_url, policy.region, access=self._aws, attempts=S3_ATTEMPTS)
 
     @property
     def clock(self) -> Any:
@@ -272,9 +263,11 @@ def restore_latest(
     user_id: int,
     gpu_id: str,
     contract_id: int,
+    aws: AwsAccess | None = None,
 ) -> tuple[str, int] | None:
     """``Snapshots.restore_latest`` for callers that hold only the control plane's pieces."""
-    return Snapshots(store, events, marketplace).restore_latest(user_id, gpu_id, contract_id)
+    snapshots = Snapshots(store, events, marketplace, aws)
+    return snapshots.restore_latest(user_id, gpu_id, contract_id)
 
 
 def _workspaces(market: MarketplaceClient) -> Any:

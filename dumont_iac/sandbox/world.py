@@ -20,6 +20,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from dumont_iac.clients.aws.session import AwsAccess
 from dumont_iac.control_plane.cli import bootstrap
 from dumont_iac.control_plane.server import ControlPlaneHandle, start_control_plane
 from dumont_iac.control_plane.settings import ControlPlaneSettings
@@ -30,6 +31,7 @@ from dumont_iac.sandbox.settings import SandboxSettings
 # moto's server answers any credentials; these only keep boto3 from looking for real ones.
 AWS_CREDENTIALS = MOTO_CREDENTIALS
 CONTROL_PLANE_USER = "sandbox"
+LEASE_REAL_SECONDS = 30.0
 
 
 @dataclass
@@ -90,6 +92,10 @@ def start_world(
                 marketplace_url=market.url,
                 marketplace_key=settings.api_key,
                 marketplace_pacing=_client_pacing(settings.rate_limits),
+                # Leases are counted on the sandbox's clock; 30 real seconds of lease keep a
+                # long failover's renewals well clear of a busy machine's scheduling delays.
+                lease_seconds=LEASE_REAL_SECONDS * max(1.0, settings.speed),
+                aws=_aws_access(aws),
             ),
             host=host,
             port=control_plane_port,
@@ -107,6 +113,13 @@ def running_world(settings: SandboxSettings, **kwargs: Any) -> Iterator[World]:
     world, stack = start_world(settings, **kwargs)
     with stack:
         yield world
+
+
+def _aws_access(aws: Aws | None) -> AwsAccess | None:
+    if aws is None:
+        return None
+    return AwsAccess(aws.url, AWS_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                     AWS_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
 
 
 def aws_available() -> bool:

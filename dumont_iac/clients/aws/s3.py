@@ -42,18 +42,20 @@ def check_bucket_name(name: str, field: str = "bucket") -> str:
 
 
 class S3Store:
-    """One S3 endpoint: AWS itself (``endpoint_url`` None) or an S3-compatible store."""
+    """One S3 endpoint: AWS itself (``endpoint_url`` None) or an S3-compatible store.
+    ``access`` says where AWS is and who calls it when not from the environment."""
 
     def __init__(
         self,
         endpoint_url: str | None = None,
         region: str | None = None,
         *,
+        access: session.AwsAccess | None = None,
         attempts: int | None = None,
     ) -> None:
         self.region = session.region_or_default(region)
-        self.endpoint_url = endpoint_url
-        self._client = session.client("s3", self.region, endpoint_url, attempts=attempts)
+        self.endpoint_url = endpoint_url or (access.endpoint_url if access else None)
+        self._client = session.client("s3", self.region, endpoint_url, access, attempts=attempts)
 
     # --- buckets ---------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from dumont_iac.control_plane.models.responses import (
     BudgetList,
     BudgetOut,
     EventList,
+    GpuSettingsList,
     GpuSettingsOut,
     GpuStateOut,
     HealthOut,
@@ -98,6 +99,10 @@ class ControlPlaneClient:
     def put_global_settings(self, settings: GlobalFailoverSettings) -> GlobalFailoverSettings:
         path = f"{API}/failover/settings/global"
         return self._call(GlobalFailoverSettings, "PUT", path, WRITE, settings)
+
+    def gpus_with_settings(self) -> list[GpuSettingsOut]:
+        """Every GPU with its own failover settings (a FailoverPolicy), effective values."""
+        return self._get(GpuSettingsList, f"{API}/failover/settings/machines").gpus
 
     def gpu_settings(self, gpu_id: str) -> GpuSettingsOut:
         return self._get(GpuSettingsOut, f"{API}/failover/settings/machines/{gpu_id}")

@@ -4,7 +4,8 @@ standbys.
 Per tick it lists the marketplace's rentals once and, for each GPU with a warm pool or a
 standby association, looks at the contract carrying its marker every
 ``health_check_interval_seconds``. A check that fails is counted; ``failure_threshold`` failures
-in a row request a ``failover`` action, which the standby manager executes under the GPU's
+in a row (or one, for a contract that exited and can never serve again) request a ``failover``
+action, which the standby manager executes under the GPU's
 lease and safeguards. An outbid GPU is first re-bid (``rebid_before_failover``) when its price
 cap allows a winning bid. The request id names the failure's first check, so replicas that
 see the same failure request one action between them.
@@ -94,7 +95,7 @@ class MarketMonitor(Agent):
         first = health.get("first_failed_at") or now
         ctx.merge(GPU_HEALTH, last_check_at=now, failed_checks=failed, first_failed_at=first,
                   reason=verdict.reason)  # fmt: skip
-        if failed < limits.failure_threshold:
+        if failed < limits.failure_threshold and not verdict.final:
             return 1
         if verdict.outbid_by is not None and limits.rebid_before_failover:
             if self._rebid(ctx, contract, verdict):

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from dumont_iac.clients.aws.session import AwsAccess
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.control_plane.agents.base import Agent
 from dumont_iac.control_plane.agents.restart import NoContract, restart
@@ -52,6 +53,7 @@ class StandbyManager(Agent):
         *,
         lease_seconds: float,
         metrics: AgentMetrics | None = None,
+        aws: AwsAccess | None = None,
     ) -> None:
         super().__init__()
         self._metrics = metrics
@@ -60,6 +62,7 @@ class StandbyManager(Agent):
         self._events = events
         self._marketplace = marketplace
         self._lease_seconds = lease_seconds
+        self._aws = aws
 
     @property
     def replica(self) -> str:
@@ -126,9 +129,8 @@ class StandbyManager(Agent):
         try:
             error = safeguard_refusal(self._store, action.user_id, action.gpu_id)
             if error is None:
-                ctx = GpuContext(
-                    self._store, self._events, self._marketplace(), action.user_id, action.gpu_id
-                )
+                ctx = GpuContext(self._store, self._events, self._marketplace(),
+                                 action.user_id, action.gpu_id, self._aws)  # fmt: skip
                 result = HANDLERS[action.kind](ctx)
         except (NoContract, CannotFailOver, DumontError) as exc:
             error = str(exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dumont_iac.clients.aws.session import AwsAccess
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace.models import Instance
 from dumont_iac.control_plane.events import EventLog
@@ -23,6 +24,7 @@ class GpuContext:
     market: MarketplaceClient
     user_id: int
     gpu_id: str
+    aws: AwsAccess | None = None
 
     def doc(self, kind: str) -> dict[str, Any] | None:
         return self.store.documents.get(self.user_id, kind, self.gpu_id)

@@ -22,7 +22,7 @@ from dumont_iac.clients.marketplace.workspace import workspaces_for
 from dumont_iac.control_plane.failover.context import CannotFailOver, GpuContext
 from dumont_iac.control_plane.models.gpus import GpuSpec
 from dumont_iac.control_plane.store.documents import STANDBY, STANDBY_COPY, STANDBY_STATE
-from dumont_iac.errors import AwsError, DumontError
+from dumont_iac.errors import AwsNotFound, DumontError
 from dumont_iac.provider.labels import rental_label
 from dumont_iac.provider.renting import rent_cheapest, settle
 
@@ -37,17 +37,16 @@ def association(ctx: GpuContext) -> dict[str, Any]:
     return found
 
 
-def vm_state(found: dict[str, Any]) -> str:
+def vm_state(ctx: GpuContext, found: dict[str, Any]) -> str:
     """The EC2 state of the association's VM ("running", "terminated" ...; "unknown")."""
     instance_id = found.get("ec2_instance_id")
     if not instance_id:
         return "unknown"
+    ec2 = session.client("ec2", found.get("region"), access=ctx.aws)
     try:
         with session.translated("DescribeInstances"):
-            answer = session.client("ec2", found.get("region")).describe_instances(
-                InstanceIds=[instance_id]
-            )
-    except AwsError:
+            answer = ec2.describe_instances(InstanceIds=[instance_id])
+    except AwsNotFound:
         return "terminated"
     for reservation in answer.get("Reservations", []):
         for instance in reservation.get("Instances", []):
@@ -78,7 +77,7 @@ def sync(ctx: GpuContext, contract: Instance) -> dict[str, Any]:
 def activate(ctx: GpuContext, failed: Instance | None, reason: str) -> dict[str, Any]:
     """The standby serves the GPU's workload; the dead contract stops billing."""
     found = association(ctx)
-    state = vm_state(found)
+    state = vm_state(ctx, found)
     if state not in SERVING:
         ctx.merge(STANDBY_STATE, state="error", failure_reason=f"standby VM is {state}")
         raise CannotFailOver(

@@ -42,7 +42,7 @@ def failover(ctx: GpuContext) -> dict[str, Any]:
         if strategy in ("cpu_standby", "both") and has_standby:
             result = cpu_standby.activate(ctx, failed, reason)
             if has_pool:
-                result |= _pool_lost(ctx, failed)
+                result |= _pool_left(ctx, "; ".join(tried) or "warm pool not allowed")
             if not cpu_standby.association(ctx).get("auto_recovery", True):
                 ctx.merge(FAILOVER_STATE, phase="standby_active")
                 return {**result, "tried": tried}
@@ -62,14 +62,14 @@ def _done(ctx: GpuContext, result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _pool_lost(ctx: GpuContext, failed: Any) -> dict[str, Any]:
-    """The pool's machine is gone with its standbys: they stop billing, and it is degraded."""
+def _pool_left(ctx: GpuContext, why: str) -> dict[str, Any]:
+    """The GPU leaves the pool's host for the CPU standby's new GPU: standbys on the old host
+    (and its volume, local to it) can no longer serve it, so they stop billing."""
     for _, standby in warm_pool.standbys(ctx):
         ctx.market.destroy(standby.id)
-    machine = getattr(failed, "machine_id", None)
     reason = (
-        f"host machine {machine} was lost with its standbys; the GPU moved to a new machine "
-        "through the CPU standby, without same-host standbys (redeploy the pool to get them)"
+        f"the pool could not take over ({why}); the GPU moved off its host through the CPU "
+        "standby, without same-host standbys: redeploy the pool to get them back"
     )
     ctx.merge(WARM_POOL_STATE, state="degraded", error_message=reason)
     return {"warm_pool": "degraded"}

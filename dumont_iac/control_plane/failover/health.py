@@ -18,6 +18,8 @@ class Health:
     reason: str | None = None
     outbid_by: float | None = None
     """The winning bid ($/h) when the GPU lost its machine to a higher bid."""
+    final: bool = False
+    """The contract can never serve again (it exited): no need to check it again to be sure."""
 
 
 def check(instance: Instance | None) -> Health:
@@ -29,7 +31,7 @@ def check(instance: Instance | None) -> Health:
         return Health(False, f"its machine {instance.machine_id} is offline")
     if actual in ("exited", "unknown"):
         detail = f"contract {instance.id} {actual}: {instance.status_msg or ''}"
-        return Health(False, detail.strip(" :"))
+        return Health(False, detail.strip(" :"), final=True)
     if intended == "stopped":
         return Health(True)  # stopped on purpose (by the user or a policy): not a failure
     if actual in COMING_UP or not actual:

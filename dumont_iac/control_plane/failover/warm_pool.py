@@ -79,9 +79,10 @@ def promote(ctx: GpuContext, failed: Instance | None, serve_seconds: float) -> d
         contract_id=standby.id,
         replaced=failed.id if failed else None,
     )
-    serving = waiting.until(ctx, serve_seconds, lambda: _running(ctx, standby.id))
-    if serving is None:
-        raise CannotFailOver(f"warm pool: standby {standby.id} did not reach running in time")
+    serving = waiting.until(ctx, serve_seconds, lambda: _settled(ctx, standby.id))
+    if serving is None or serving.actual_status != "running":
+        state = serving.actual_status if serving else "not running"
+        raise CannotFailOver(f"warm pool: promoted standby {standby.id} is {state}, not running")
     ctx.record("failover.serving", f"contract {standby.id} serves the GPU", contract_id=standby.id)
     replacement = replenish(ctx, pool, promoted)
     return {"strategy": "warm_pool", "contract_id": standby.id, **replacement}
@@ -122,6 +123,9 @@ def _took_gpus(ctx: GpuContext, contract_id: int) -> bool:
     return bool(waiting.until(ctx, START_SECONDS, started))
 
 
-def _running(ctx: GpuContext, contract_id: int) -> Instance | None:
+def _settled(ctx: GpuContext, contract_id: int) -> Instance | None:
+    """The contract once it runs, or once it died on the way."""
     instance = ctx.market.instance(contract_id)
-    return instance if instance and instance.actual_status == "running" else None
+    if instance is None or (instance.actual_status or "") in ("running", *DEAD):
+        return instance
+    return None

@@ -32,6 +32,10 @@ class GpuSettingsOut(BaseModel):
     stats: FailoverStats
 
 
+class GpuSettingsList(BaseModel):
+    gpus: list[GpuSettingsOut]
+
+
 class GpuSettingsDeleted(GpuSettingsOut):
     deleted: bool
 

@@ -3,8 +3,9 @@
 Only the key the sandbox was started with may call it. Market events (another tenant takes an
 offer or a stopped instance's GPUs, an outbid, a machine or a container failure, image pulls
 that never finish, a GPU utilisation) and other tenants change the store; an EC2 VM of the
-world's AWS can be terminated out of band; an instance's workspace files are written and read here. Transport faults, the clock
-and the rate limits are the core's part of the surface (``core.surface``).
+world's AWS can be terminated out of band; an instance's workspace files are written and read
+here. Transport faults, the clock and the rate limits are the core's part of the surface
+(``core.surface``).
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def release_machine(machine_id: Id, request: Request) -> dict[str, Any]:
     "/instances/{instance_id}/fail",
     summary="The instance's container crashes (its machine stays up): it exits for good",
     responses=_example(
-        {"success": True, "instance_id": 26000001, "machine_id": 17, "gpus_released": 1}
+        {"success": True, "instance_id": 26000001, "machine_id": 17, "gpus_out_of_service": 1}
     ),
 )
 def fail_instance(instance_id: Id, request: Request) -> dict[str, Any]:

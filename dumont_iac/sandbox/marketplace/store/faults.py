@@ -33,8 +33,9 @@ class FaultActions(StoreBase):
 
     @operation
     def fail_instance(self, instance_id: int) -> InstanceFailed:
-        """The container or its GPU crashes while the machine stays up: the instance exits for
-        good and frees its GPUs; the machine's other instances and offers are untouched."""
+        """The instance's GPU faults while the machine stays up: the instance exits for good,
+        and its GPUs are out of service (no offer, no restart) until the machine is repaired
+        (``release_machine``); the machine's other instances and free GPUs are untouched."""
         row = self._any_instance(instance_id)
         if row["actual"] in ENDED:
             raise InvalidRequest(
@@ -48,8 +49,14 @@ class FaultActions(StoreBase):
             "status_msg = ? WHERE id = ?",
             (self.now, FAILED_MSG.format(m=row["machine_id"]), instance_id),
         )
+        if held:
+            self._db.execute(
+                "INSERT INTO leases (machine_id, gpu_ids, price, created_at) VALUES (?, ?, 0, ?)",
+                (row["machine_id"], row["gpu_ids"], self.now),
+            )
         self._refresh_machine(row["machine_id"])
-        return {"instance_id": instance_id, "machine_id": row["machine_id"], "gpus_released": held}
+        machine_id = row["machine_id"]
+        return {"instance_id": instance_id, "machine_id": machine_id, "gpus_out_of_service": held}
 
     @operation
     def take_gpus(self, instance_id: int) -> GpusTaken:

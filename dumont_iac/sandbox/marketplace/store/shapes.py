@@ -415,7 +415,7 @@ class Counts(TypedDict):
 class InstanceFailed(TypedDict):
     instance_id: int
     machine_id: int
-    gpus_released: int
+    gpus_out_of_service: int
 
 
 class GpusTaken(TypedDict):
