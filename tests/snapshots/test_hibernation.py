@@ -14,6 +14,7 @@ from dumont_iac.clients.control_plane import ControlPlaneClient
 from dumont_iac.testing import DeploymentError
 
 from .helpers import GPU, deploy, keys_in, program, read_workspace, wait_for, write_workspace
+from .s3_proxy import s3_proxy
 
 FILES = {"notebook.ipynb": b'{"cells": []}', "data/weights.bin": b"\x00\x01" * 500}
 
@@ -118,3 +119,32 @@ def test_a_hibernation_policy_needs_a_snapshot_policy(world_env, deployment_fact
     with pytest.raises(DeploymentError, match="no snapshot policy.*SnapshotPolicy"):
         deployment.up()
     deployment.destroy()
+
+
+def test_an_idle_gpu_whose_snapshot_fails_keeps_running_until_it_succeeds(
+    world_env, deployment_factory
+):
+    world = world_env
+    with s3_proxy(world.aws.url) as proxy:
+        run = program("fragile", proxy.url, {"interval_minutes": 60}, {"idle_minutes": 3})
+        deployment = deploy(deployment_factory, world, run)
+        deployment.up()
+        gpu = deployment.state.by_name("train")
+        gpu_id, contract_id = gpu.id, int(gpu.outputs["contract_id"])
+        wait_for("the first snapshot", lambda: keys_in(world, "fragile"))
+        proxy.mode = "down"
+        set_util(world, contract_id, 0.0)
+        world.marketplace.clock.advance(600)
+
+        def failed() -> str | None:
+            found = ControlPlaneClient().hibernation_policy(gpu_id)
+            return found.last_error if found else None
+
+        assert "PutObject failed" in wait_for("the failed pause", failed)
+        assert state(gpu_id) == "awake"
+        with world.marketplace.client(timeout=10) as http:
+            rental = http.get(f"/api/v0/instances/{contract_id}/").json()["instances"]
+        assert rental["intended_status"] == "running"  # never stopped without its snapshot
+        proxy.mode = "pass"
+        wait_for("the pause once S3 is back", lambda: state(gpu_id) == "paused")
+        deployment.destroy()

@@ -6,9 +6,12 @@ keeps the bucket unless force_destroy."""
 from __future__ import annotations
 
 import boto3
+import pytest
 
+from dumont_iac import SnapshotPolicy
 from dumont_iac.clients.control_plane import ControlPlaneClient
 from dumont_iac.control_plane.snapshots import taken_at, unpack
+from dumont_iac.testing import DeploymentError
 
 from .helpers import deploy, keys_in, program, wait_for, write_workspace
 from .s3_proxy import s3_proxy
@@ -106,3 +109,22 @@ def test_s3_throttled_or_down_is_recorded_and_retried(world_env, deployment_fact
         kinds = [e.kind for e in ControlPlaneClient().events(gpu_id=gpu_id).events]
         assert "snapshot.failed" in kinds and "snapshot.taken" in kinds
         deployment.destroy()
+
+
+def test_a_create_the_control_plane_refuses_deletes_the_bucket_it_made(
+    world_env, deployment_factory
+):
+    world = world_env
+
+    def run() -> None:
+        SnapshotPolicy(
+            "orphan", gpu_id="gpu-0123456789ab", bucket="orphan", endpoint_url=world.aws.url
+        )
+
+    deployment = deploy(deployment_factory, world, run)
+    deployment.env["DUMONT_API_KEY"] = "not-a-key-of-this-control-plane"
+    with pytest.raises(DeploymentError, match="SnapshotPolicy for GPU gpu-0123456789ab.*deleted"):
+        deployment.up()
+    s3 = boto3.client("s3", endpoint_url=world.aws.url)
+    assert "orphan" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert deployment.state.resources == {} or not deployment.state.by_name("orphan")
