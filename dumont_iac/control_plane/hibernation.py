@@ -103,12 +103,19 @@ class Hibernation:
         state = self.state(user_id, gpu_id)
         if state.state == "hibernated":
             return None
+        market = self._marketplace()
+        if state.state == "paused":
+            # The contract it paused, not the newest carrying the marker: a wake that failed
+            # may have left one on its way out.
+            paused_id = self._idle(user_id, gpu_id).get("paused_contract_id")
+            paused = market.instance(int(paused_id)) if paused_id else None
+            if paused is None:
+                return None
+            return self._maybe_destroy(user_id, gpu_id, policy, state, paused)
         try:
-            contract = current_contract(self._marketplace(), gpu_id)
+            contract = current_contract(market, gpu_id)
         except NoContract:
             return None  # not rented (yet): nothing to watch
-        if state.state == "paused":
-            return self._maybe_destroy(user_id, gpu_id, policy, state, contract)
         return self._maybe_pause(user_id, gpu_id, policy, contract)
 
     def _maybe_pause(
@@ -146,7 +153,9 @@ class Hibernation:
         key = self._snapshots.take(user_id, gpu_id, snapshot_policy)
         self._marketplace().stop(contract.id)
         self._set(user_id, gpu_id, "paused", reason, key)
-        self._set_idle(user_id, gpu_id, idle_since=None, last_error=None)
+        self._set_idle(
+            user_id, gpu_id, idle_since=None, last_error=None, paused_contract_id=contract.id
+        )
         self._events.record(
             "hibernation.paused",
             f"paused contract {contract.id} ({reason}); snapshot {key}",
@@ -217,7 +226,7 @@ class Hibernation:
             market.destroy(previous.id)
         key, files = restored if restored is not None else (None, 0)
         self._set(user_id, gpu_id, "awake", "woken", key)
-        self._set_idle(user_id, gpu_id, idle_since=None, last_error=None)
+        self._set_idle(user_id, gpu_id, idle_since=None, last_error=None, paused_contract_id=None)
         seconds = self.now - started
         self._events.record(
             "hibernation.woken",

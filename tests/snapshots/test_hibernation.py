@@ -11,6 +11,7 @@ import pytest
 
 from dumont_iac import GpuInstance, HibernationPolicy
 from dumont_iac.clients.control_plane import ControlPlaneClient
+from dumont_iac.errors import ServerError
 from dumont_iac.testing import DeploymentError
 
 from .helpers import GPU, deploy, keys_in, program, read_workspace, wait_for, write_workspace
@@ -147,4 +148,28 @@ def test_an_idle_gpu_whose_snapshot_fails_keeps_running_until_it_succeeds(
         assert rental["intended_status"] == "running"  # never stopped without its snapshot
         proxy.mode = "pass"
         wait_for("the pause once S3 is back", lambda: state(gpu_id) == "paused")
+        deployment.destroy()
+
+
+def test_a_wake_that_cannot_restore_destroys_what_it_rented(world_env, deployment_factory):
+    world = world_env
+    with s3_proxy(world.aws.url) as proxy:
+        run = program("unrestorable", proxy.url, {"interval_minutes": 60},
+                      {"idle_minutes": 3, "destroy_after_minutes": 0})  # fmt: skip
+        deployment = deploy(deployment_factory, world, run)
+        deployment.up()
+        gpu = deployment.state.by_name("train")
+        gpu_id, first = gpu.id, int(gpu.outputs["contract_id"])
+        set_util(world, first, 0.0)
+        wait_for("the pause", lambda: state(gpu_id) == "paused")
+        proxy.mode = "down"
+        with pytest.raises(ServerError, match="Waking GPU .* failed"):
+            ControlPlaneClient().wake(gpu_id)
+        with world.marketplace.client(timeout=10) as http:
+            listed = http.get("/api/v0/instances/", params={"owner": "me"}).json()["instances"]
+        carrying = [i["id"] for i in listed if (i.get("label") or "").endswith(gpu_id)]
+        assert carrying == [first]  # the new rental is gone; the paused one is kept
+        assert state(gpu_id) == "paused"
+        proxy.mode = "pass"
+        assert ControlPlaneClient().wake(gpu_id).previous_contract_id == first
         deployment.destroy()

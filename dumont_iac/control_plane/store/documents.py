@@ -32,7 +32,7 @@ SNAPSHOT_POLICY = "snapshot_policy"
 SNAPSHOT_STATUS = "snapshot_status"  # what the snapshot agent last did, per GPU
 HIBERNATION_POLICY = "hibernation_policy"
 # HIBERNATION_STATE is {state: awake | paused | hibernated, since, snapshot_key, reason}.
-HIBERNATION_IDLE = "hibernation_idle"  # since when a GPU has been seen idle, per GPU
+HIBERNATION_IDLE = "hibernation_idle"  # idle since, the contract paused, last error; per GPU
 
 
 class Documents:
