@@ -90,11 +90,11 @@ class Hibernation:
         self._store.documents.put(user_id, HIBERNATION_IDLE, body, key=gpu_id)
 
     def forget(self, user_id: int, gpu_id: str) -> None:
-        """The policy is gone: drop the agent's bookkeeping (the state stays for readers only
-        while the GPU is not awake, so a hibernated GPU keeps reading as hibernated)."""
+        """The policy is gone: so are the GPU's state and bookkeeping. The GPU is the stack's
+        again: a paused one is started by the next ``up``, a hibernated one rented anew (its
+        snapshots stay in the bucket)."""
         self._store.documents.delete(user_id, HIBERNATION_IDLE, gpu_id)
-        if self.state(user_id, gpu_id).state == "awake":
-            self._store.documents.delete(user_id, HIBERNATION_STATE, gpu_id)
+        self._store.documents.delete(user_id, HIBERNATION_STATE, gpu_id)
 
     # --- the agent's step ------------------------------------------------------------------
 

@@ -79,7 +79,7 @@ def get_hibernation_policy(
 @router.delete(
     "/policies/{gpu_id}",
     response_model=GpuDeleted,
-    summary="Stop hibernating a GPU (a hibernated GPU stays so until woken or redeployed)",
+    summary="Stop hibernating a GPU; its state goes too (the next deploy manages it again)",
     responses=answers({"gpu_id": "gpu-3f9a1c0e7b2d", "deleted": True}, 200, 404),
 )
 def delete_hibernation_policy(
