@@ -16,6 +16,7 @@ from dumont_iac.resources.gpu_fleet import GpuFleet
 from dumont_iac.resources.gpu_instance import GpuInstance
 from dumont_iac.resources.hibernation_policy import HibernationPolicy
 from dumont_iac.resources.snapshot_policy import SnapshotPolicy
+from dumont_iac.resources.warm_pool import WarmPool
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class ResourceEntry:
 RESOURCES: tuple[ResourceEntry, ...] = (
     ResourceEntry(GpuInstance, "gpu_instance"),
     ResourceEntry(GpuFleet, "gpu_fleet"),
+    ResourceEntry(WarmPool, "warm_pool"),
     ResourceEntry(FailoverPolicy, "failover_policy"),
     ResourceEntry(SnapshotPolicy, "snapshot_policy"),
     ResourceEntry(HibernationPolicy, "hibernation_policy"),

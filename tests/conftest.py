@@ -36,6 +36,15 @@ FILE_LAYERS = {
     "gpu_fleet/test_faults.py": "lifecycle",
     "gpu_fleet/test_frozen_blob.py": "contract",
     "gpu_fleet/test_lifecycle.py": "lifecycle",
+    "warm_pool/test_lifecycle.py": "lifecycle",
+    "warm_pool/test_faults.py": "lifecycle",
+    "warm_pool/test_cost.py::test_a_deployed_pool_bills_its_primary_and_storage_for_standbys": (
+        "lifecycle"
+    ),
+    # Placement driven directly against the world's sandbox: no program, no driver.
+    "warm_pool/test_faults.py::test_gpus_taken_mid_placement_move_the_pool_to_the_next_machine": (
+        "contract"
+    ),
     "provider_core/test_provider_contract.py": "contract",
     "snapshots/test_s3.py": "contract",
     "snapshots/test_snapshots.py": "lifecycle",

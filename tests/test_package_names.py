@@ -17,6 +17,8 @@ def test_public_names_are_pinned_and_resolve():
         "OfferFilter",
         "SnapshotPolicy",
         "SnapshotPolicyArgs",
+        "WarmPool",
+        "WarmPoolArgs",
         "Workload",
         "__version__",
         "cheapest_offer",

@@ -112,7 +112,9 @@ def rent_cheapest(
                 _release(client.base_url, offer.id)
                 continue
             try:
-                request = _request(args, offer, target_state).model_copy(update={"volume": volume})
+                request = rent_request(args, offer, target_state).model_copy(
+                    update={"volume": volume}
+                )
                 rental = client.rent(offer.id, request, label=label)
             except BaseException as exc:
                 if gate is not None:
@@ -122,9 +124,7 @@ def rent_cheapest(
                 log.info("%s: offer %d was taken before it could be rented", label, offer.id)
                 taken.append(offer.id)
                 if len(taken) >= MAX_OFFERS_TRIED:
-                    raise NoMatchingOffer(
-                        _no_offer_sentence(client, wanted, found, taken)
-                    ) from None
+                    raise NoMatchingOffer(no_offer_sentence(client, wanted, found, taken)) from None
                 continue
             finally:
                 _release(client.base_url, offer.id)
@@ -134,7 +134,7 @@ def rent_cheapest(
                 rental.instance_id, " (recovered by label)" if rental.recovered else "",
             )  # fmt: skip
             return rental.instance_id
-    raise NoMatchingOffer(_no_offer_sentence(client, wanted, found, taken))
+    raise NoMatchingOffer(no_offer_sentence(client, wanted, found, taken))
 
 
 def price_rentals(
@@ -269,7 +269,7 @@ def not_ready_in_time(
     )
 
 
-def _request(
+def rent_request(
     args: GpuConstraints, offer: Offer, target_state: Literal["running", "stopped"]
 ) -> RentRequest:
     storage = args.disk_gb * (offer.storage_cost or 0.0) / HOURS_PER_MONTH
@@ -313,7 +313,7 @@ _ARGUMENT_OF = {
 _RELAXED = {"gpu_names": (), "regions": (), "verified_only": False}
 
 
-def _no_offer_sentence(
+def no_offer_sentence(
     client: MarketplaceClient, wanted: OfferFilter, found: int, taken: list[int]
 ) -> str:
     """Why nothing could be rented, in the user's argument names: the one constraint that

@@ -12,31 +12,25 @@ from __future__ import annotations
 
 from typing import Any
 
-import pulumi
-
 from dumont_iac.models.hibernation_policy import HibernationPolicyArgs
 from dumont_iac.provider.hibernation_policy import HibernationPolicyProvider
-from dumont_iac.resources.gpu_policy import GpuPolicyResource
+from dumont_iac.resources.base import DumontResource
+from dumont_iac.resources.gpu_reference import TakesGpu
 
 
 class HibernationPolicy(
-    GpuPolicyResource[HibernationPolicyArgs], module="dumont", name="HibernationPolicy"
+    TakesGpu, DumontResource[HibernationPolicyArgs], module="dumont", name="HibernationPolicy"
 ):
-    """Hibernation of one GPU. Pass ``gpu=``, ``snapshots=<SnapshotPolicy of that GPU>`` and
-    the fields of ``HibernationPolicyArgs``."""
+    """Hibernation of one GPU. Pass ``gpu=<GpuInstance|WarmPool>``, ``snapshots=<its
+    SnapshotPolicy>`` and the policy's fields."""
 
     model = HibernationPolicyArgs
     provider = HibernationPolicyProvider
 
-    def __init__(
-        self,
-        resource_name: str,
-        args: HibernationPolicyArgs | dict[str, Any] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        snapshots: Any = None,
-        **kwargs: Any,
-    ) -> None:
-        if snapshots is not None:
-            kwargs.setdefault("snapshot_policy_id", snapshots.id)
-        super().__init__(resource_name, args, opts, **kwargs)
+    @classmethod
+    def program_arguments(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        values = super().program_arguments(kwargs)
+        if "snapshots" in values:
+            values = dict(values)
+            values["snapshot_policy_id"] = values.pop("snapshots").id  # created after it
+        return values

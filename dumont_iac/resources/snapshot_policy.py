@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from dumont_iac.models.snapshot_policy import SnapshotPolicyArgs
 from dumont_iac.provider.snapshot_policy import SnapshotPolicyProvider
-from dumont_iac.resources.gpu_policy import GpuPolicyResource
+from dumont_iac.resources.base import DumontResource
+from dumont_iac.resources.gpu_reference import TakesGpu
 
 
-class SnapshotPolicy(GpuPolicyResource[SnapshotPolicyArgs], module="dumont", name="SnapshotPolicy"):
-    """Snapshots of one GPU. Pass ``gpu=`` and the fields of ``SnapshotPolicyArgs``."""
+class SnapshotPolicy(
+    TakesGpu, DumontResource[SnapshotPolicyArgs], module="dumont", name="SnapshotPolicy"
+):
+    """Snapshots of one GPU. Pass ``gpu=<GpuInstance|WarmPool>`` and the policy's fields."""
 
     model = SnapshotPolicyArgs
     provider = SnapshotPolicyProvider

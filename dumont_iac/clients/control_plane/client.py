@@ -45,9 +45,11 @@ from dumont_iac.control_plane.models.responses import (
     HealthOut,
     ReadinessOut,
     StatusOut,
+    WarmPoolOut,
     WarmPoolStatus,
 )
 from dumont_iac.control_plane.models.snapshots import SnapshotPolicyOut, SnapshotPolicySpec
+from dumont_iac.control_plane.models.warm_pools import WarmPoolRegistration
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -131,6 +133,16 @@ class ControlPlaneClient:
 
     def warm_pool(self, gpu_id: str) -> WarmPoolStatus:
         return self._get(WarmPoolStatus, f"{API}/warmpool/status/{gpu_id}")
+
+    def warm_pool_registration(self, gpu_id: str) -> WarmPoolOut | None:
+        return self._get_or_none(WarmPoolOut, f"{API}/warmpool/pools/{gpu_id}")
+
+    def put_warm_pool(self, gpu_id: str, registration: WarmPoolRegistration) -> WarmPoolOut:
+        path = f"{API}/warmpool/pools/{gpu_id}"
+        return self._call(WarmPoolOut, "PUT", path, WRITE, registration)
+
+    def delete_warm_pool(self, gpu_id: str) -> None:
+        self._forget(f"{API}/warmpool/pools/{gpu_id}")
 
     # --- failover ----------------------------------------------------------------------------
 

@@ -104,6 +104,19 @@ class WarmPoolStatus(BaseModel):
     failover_count: int
     last_failover_at: float | None
     error_message: str | None
+    registered: bool = False
+    standbys: int | None = None
+    primary_contract_id: int | None = None
+    standby_contract_ids: list[int] = []
+
+
+class WarmPoolOut(BaseModel):
+    gpu_id: str
+    host_machine_id: int
+    volume_id: int
+    standbys: int
+    volume_mount_path: str
+    gpu: dict[str, Any]
 
 
 class BudgetOut(BaseModel):
