@@ -50,7 +50,8 @@ class SnapshotPolicyProvider(SchemaProvider[SnapshotPolicyArgs]):
     def create(self, props: dict) -> CreateResult:
         args = self.args(props)
         s3 = S3Store(args.endpoint_url, args.region)
-        created = s3.ensure_bucket(args.bucket, adopt=args.adopt_bucket)
+        owner = policy_id_for(args.gpu_id)
+        created = s3.ensure_bucket(args.bucket, adopt=args.adopt_bucket, owner=owner)
         try:
             if created:
                 s3.set_retention(args.bucket, args.retention_days)

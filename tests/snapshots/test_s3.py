@@ -12,8 +12,10 @@ from dumont_iac.errors import AwsError, AwsNotFound, InvalidValue
 
 def test_bucket_objects_and_forced_delete(moto_url):
     store = S3Store(moto_url)
-    assert store.ensure_bucket("snaps") is True
-    assert store.ensure_bucket("snaps") is True  # a rerun of the same create
+    assert store.ensure_bucket("snaps", owner="policy-a") is True
+    assert store.ensure_bucket("snaps", owner="policy-a") is True  # a rerun of the same create
+    with pytest.raises(AwsError, match="already exists.*adopt_bucket=True"):
+        store.ensure_bucket("snaps", owner="policy-b")  # not this one's: never counted as ours
     store.put("snaps", "gpu-1/b.tar.gz", b"two")
     store.put("snaps", "gpu-1/a.tar.gz", b"one")
     store.put("snaps", "gpu-2/a.tar.gz", b"other")
@@ -51,6 +53,8 @@ def test_adopting_needs_an_existing_bucket(moto_url):
         store.ensure_bucket("missing", adopt=True)
     boto3.client("s3", endpoint_url=moto_url).create_bucket(Bucket="theirs")
     assert store.ensure_bucket("theirs", adopt=True) is False
+    with pytest.raises(AwsError, match="already exists.*adopt_bucket=True"):
+        store.ensure_bucket("theirs")
 
 
 def test_bad_bucket_names_are_refused_with_the_rule():

@@ -22,6 +22,7 @@ from dumont_iac.errors import AwsError, AwsNotFound, InvalidValue
 # S3's own naming rules (lower case, 3 to 63 characters, no leading or trailing dot or dash).
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 RETENTION_RULE_ID = "dumont-retention"
+OWNER_TAG = "dumont-iac:owner"  # on buckets this library created, naming what created them
 _DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
 
 
@@ -67,14 +68,17 @@ class S3Store:
             return False
         return True
 
-    def ensure_bucket(self, bucket: str, *, adopt: bool = False) -> bool:
+    def ensure_bucket(self, bucket: str, *, adopt: bool = False, owner: str = "") -> bool:
         """Create the bucket (True), or with ``adopt`` take over one that exists (False).
 
-        A bucket this account already owns counts as created by a rerun of the same create
-        (a deploy that died after creating it)."""
+        A created bucket is tagged with ``owner``: a bucket that exists already and carries the
+        same tag is this owner's from an interrupted create (True again); any other existing
+        bucket is refused, so a bucket made by someone else is never counted as ours (and
+        never deleted with it)."""
         check_bucket_name(bucket)
+        exists = self.bucket_exists(bucket)
         if adopt:
-            if not self.bucket_exists(bucket):
+            if not exists:
                 raise AwsNotFound(
                     f"S3 bucket {bucket!r} does not exist at {self._where()}; create it, or "
                     "leave adopt_bucket off to have the policy create it.",
@@ -82,6 +86,15 @@ class S3Store:
                     code="NoSuchBucket",
                 )
             return False
+        if exists:
+            if owner and self.owner_of(bucket) == owner:
+                return True
+            raise AwsError(
+                f"S3 bucket {bucket!r} already exists at {self._where()}; set adopt_bucket=True "
+                "to use it (it is then never deleted), or choose another name.",
+                operation="CreateBucket",
+                code="BucketAlreadyExists",
+            )
         kwargs: dict[str, Any] = {"Bucket": bucket}
         if self.region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
@@ -89,17 +102,29 @@ class S3Store:
             with session.translated("CreateBucket"):
                 self._client.create_bucket(**kwargs)
         except AwsError as exc:
-            if exc.code == "BucketAlreadyOwnedByYou":
-                return True
-            if exc.code == "BucketAlreadyExists":
+            if exc.code in ("BucketAlreadyExists", "BucketAlreadyOwnedByYou"):
                 raise AwsError(
-                    f"S3 bucket {bucket!r} already exists and belongs to another account; "
-                    "bucket names are global, choose another.",
+                    f"S3 bucket {bucket!r} already exists ({exc.code}); bucket names are "
+                    "global: set adopt_bucket=True if it is yours, or choose another name.",
                     operation="CreateBucket",
                     code=exc.code,
                 ) from exc
             raise
+        if owner:
+            with session.translated("PutBucketTagging"):
+                self._client.put_bucket_tagging(
+                    Bucket=bucket, Tagging={"TagSet": [{"Key": OWNER_TAG, "Value": owner}]}
+                )
         return True
+
+    def owner_of(self, bucket: str) -> str | None:
+        """The ``OWNER_TAG`` a bucket was created with, if any."""
+        try:
+            with session.translated("GetBucketTagging"):
+                tags = self._client.get_bucket_tagging(Bucket=bucket).get("TagSet", [])
+        except AwsError:
+            return None  # no tags at all answers an error (NoSuchTagSet)
+        return next((t["Value"] for t in tags if t.get("Key") == OWNER_TAG), None)
 
     def set_retention(self, bucket: str, days: int) -> None:
         """Expire objects ``days`` after they were written; 0 keeps them (no rule)."""
