@@ -7,6 +7,7 @@ import typer
 from dumont_iac.control_plane.cli import control_plane
 from dumont_iac.demo import demo
 from dumont_iac.estimate_cli import cost
+from dumont_iac.hibernation_cli import wake
 from dumont_iac.lookups_cli import offers, pricing, recommend
 from dumont_iac.sandbox.cli import sandbox
 from dumont_iac.status_cli import status
@@ -26,6 +27,7 @@ app.command("pricing")(pricing)
 app.command("recommend")(recommend)
 app.command("cost")(cost)
 app.command("status")(status)
+app.command("wake")(wake)
 app.add_typer(control_plane, name="control-plane")
 
 if __name__ == "__main__":

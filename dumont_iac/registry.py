@@ -15,6 +15,8 @@ from dumont_iac.resources.cpu_standby import CpuStandby
 from dumont_iac.resources.failover_policy import FailoverPolicy
 from dumont_iac.resources.gpu_fleet import GpuFleet
 from dumont_iac.resources.gpu_instance import GpuInstance
+from dumont_iac.resources.hibernation_policy import HibernationPolicy
+from dumont_iac.resources.snapshot_policy import SnapshotPolicy
 from dumont_iac.resources.warm_pool import WarmPool
 
 
@@ -48,6 +50,8 @@ RESOURCES: tuple[ResourceEntry, ...] = (
     ResourceEntry(WarmPool, "warm_pool"),
     ResourceEntry(CpuStandby, "cpu_standby"),
     ResourceEntry(FailoverPolicy, "failover_policy"),
+    ResourceEntry(SnapshotPolicy, "snapshot_policy"),
+    ResourceEntry(HibernationPolicy, "hibernation_policy"),
 )
 """In the order the reference documents them."""
 

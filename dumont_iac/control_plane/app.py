@@ -17,18 +17,17 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.control_plane.agents.idle import (
-    AutoHibernation,
-    BudgetWatch,
-    PeriodicSnapshots,
-)
+from dumont_iac.control_plane.agents.hibernation import AutoHibernation
+from dumont_iac.control_plane.agents.idle import BudgetWatch
 from dumont_iac.control_plane.agents.monitor import MarketMonitor
 from dumont_iac.control_plane.agents.runner import AgentRunner
+from dumont_iac.control_plane.agents.snapshots import PeriodicSnapshots
 from dumont_iac.control_plane.agents.standby import StandbyManager
 from dumont_iac.control_plane.auth import AuthMiddleware
 from dumont_iac.control_plane.clock import Clock, RealClock
 from dumont_iac.control_plane.errors import UnexpectedErrors, install_error_handlers
 from dumont_iac.control_plane.events import EventLog
+from dumont_iac.control_plane.hibernation import Hibernation
 from dumont_iac.control_plane.leases import Leases
 from dumont_iac.control_plane.metrics import (
     AgentMetrics,
@@ -46,6 +45,7 @@ from dumont_iac.control_plane.routes import (
     failover_settings,
     gpus,
     health,
+    hibernation,
     keys,
     snapshots,
     standby,
@@ -53,6 +53,7 @@ from dumont_iac.control_plane.routes import (
     webhooks,
 )
 from dumont_iac.control_plane.settings import ControlPlaneSettings
+from dumont_iac.control_plane.snapshots import Snapshots
 from dumont_iac.control_plane.store import Store
 
 API_PREFIX = "/api/v1"
@@ -96,6 +97,9 @@ def create_app(
             timeout=settings.marketplace_timeout,
         )
 
+    snapshotter = Snapshots(store, event_log, marketplace, settings.aws)
+    hibernator = Hibernation(store, event_log, marketplace, snapshotter)
+    lease_seconds = settings.lease_seconds
     runner = AgentRunner(
         [
             # Before the standby manager: a failover it requests runs in the same round.
@@ -109,8 +113,8 @@ def create_app(
                 metrics=agent_metrics,
                 aws=settings.aws,
             ),
-            AutoHibernation(),
-            PeriodicSnapshots(),
+            AutoHibernation(store, leases, event_log, hibernator, lease_seconds=lease_seconds),
+            PeriodicSnapshots(store, leases, event_log, snapshotter, lease_seconds=lease_seconds),
             BudgetWatch(),
         ],
         clock,
@@ -146,6 +150,8 @@ def create_app(
     app.state.events = event_log
     app.state.leases = leases
     app.state.agents = runner
+    app.state.snapshots = snapshotter
+    app.state.hibernation = hibernator
     app.state.webhooks = notifier
     app.state.agents_running = False
     app.state.metrics = registry
@@ -158,6 +164,7 @@ def create_app(
         warmpool,
         gpus,
         snapshots,
+        hibernation,
         budgets,
         events,
         keys,

@@ -65,9 +65,13 @@ def client(
     region: str | None = None,
     endpoint_url: str | None = None,
     access: AwsAccess | None = None,
+    *,
+    attempts: int | None = None,
 ) -> Any:
     """A new boto3 client for ``service`` with the library's retry policy. ``endpoint_url`` (an
-    S3-compatible store) wins over ``access.endpoint_url``, which wins over the environment."""
+    S3-compatible store) wins over ``access.endpoint_url``, which wins over the environment.
+    ``attempts`` fewer than the policy's suits a caller that tries again later anyway (an
+    agent's next tick)."""
     access = access or AwsAccess()
     return boto3.session.Session(
         aws_access_key_id=access.access_key_id,
@@ -76,14 +80,43 @@ def client(
         service,  # type: ignore[call-overload]
         region_name=region_or_default(region),
         endpoint_url=endpoint_url or access.endpoint_url or None,
-        config=retries(),
+        config=retries()
+        if attempts is None
+        else retries().merge(
+            Config(retries={"mode": "standard", "total_max_attempts": attempts}, connect_timeout=5)
+        ),
     )
 
 
 # Building a client loads the service's whole model (a large part of a second): an agent that
 # looks at AWS every few seconds keeps one per place (boto3 clients are thread-safe). Callers
 # that hook events onto a client make their own with ``client``.
-shared_client = functools.lru_cache(maxsize=32)(client)
+def shared_client(
+    service: str,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    access: AwsAccess | None = None,
+    *,
+    attempts: int | None = None,
+) -> Any:
+    """``client``, built once per place and settings (the environment included)."""
+    environment = tuple(os.environ.get(name) for name in _ENVIRONMENT)
+    return _shared(service, region, endpoint_url, access, attempts, environment)
+
+
+_ENVIRONMENT = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_MAX_ATTEMPTS")
+
+
+@functools.lru_cache(maxsize=32)
+def _shared(
+    service: str,
+    region: str | None,
+    endpoint_url: str | None,
+    access: AwsAccess | None,
+    attempts: int | None,
+    environment: tuple[str | None, ...],
+) -> Any:
+    return client(service, region, endpoint_url, access, attempts=attempts)
 
 
 def retries() -> Config:

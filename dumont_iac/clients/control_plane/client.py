@@ -25,6 +25,11 @@ from dumont_iac.control_plane.models.failover import (
     GlobalFailoverSettings,
     GpuFailoverSettings,
 )
+from dumont_iac.control_plane.models.hibernation import (
+    HibernationPolicyOut,
+    HibernationPolicySpec,
+    WakeOut,
+)
 from dumont_iac.control_plane.models.policies import Budget, RetentionPolicy, StandbyAssociation
 from dumont_iac.control_plane.models.responses import (
     ActionOut,
@@ -43,6 +48,7 @@ from dumont_iac.control_plane.models.responses import (
     WarmPoolOut,
     WarmPoolStatus,
 )
+from dumont_iac.control_plane.models.snapshots import SnapshotPolicyOut, SnapshotPolicySpec
 from dumont_iac.control_plane.models.warm_pools import WarmPoolRegistration
 
 M = TypeVar("M", bound=BaseModel)
@@ -172,6 +178,35 @@ class ControlPlaneClient:
     def put_retention_policy(self, policy: RetentionPolicy) -> RetentionPolicy:
         path = f"{API}/snapshots/retention-policy"
         return self._call(RetentionPolicy, "PUT", path, WRITE, policy)
+
+    def snapshot_policy(self, gpu_id: str) -> SnapshotPolicyOut | None:
+        return self._get_or_none(SnapshotPolicyOut, f"{API}/snapshots/policies/{gpu_id}")
+
+    def put_snapshot_policy(self, gpu_id: str, policy: SnapshotPolicySpec) -> SnapshotPolicyOut:
+        path = f"{API}/snapshots/policies/{gpu_id}"
+        return self._call(SnapshotPolicyOut, "PUT", path, WRITE, policy)
+
+    def delete_snapshot_policy(self, gpu_id: str) -> None:
+        self._forget(f"{API}/snapshots/policies/{gpu_id}")
+
+    # --- hibernation -------------------------------------------------------------------------
+
+    def hibernation_policy(self, gpu_id: str) -> HibernationPolicyOut | None:
+        return self._get_or_none(HibernationPolicyOut, f"{API}/hibernation/policies/{gpu_id}")
+
+    def put_hibernation_policy(
+        self, gpu_id: str, policy: HibernationPolicySpec
+    ) -> HibernationPolicyOut:
+        path = f"{API}/hibernation/policies/{gpu_id}"
+        return self._call(HibernationPolicyOut, "PUT", path, WRITE, policy)
+
+    def delete_hibernation_policy(self, gpu_id: str) -> None:
+        self._forget(f"{API}/hibernation/policies/{gpu_id}")
+
+    def wake(self, gpu_id: str) -> WakeOut:
+        """Sent once: a lost answer is not retried (the GPU may already be renting)."""
+        answer = self.http.call("POST", f"{API}/hibernation/wake/{gpu_id}", EXECUTE_ONCE)
+        return self._parse(WakeOut, answer, f"POST {API}/hibernation/wake/{gpu_id}")
 
     def budgets(self) -> BudgetList:
         return self._get(BudgetList, f"{API}/budgets")

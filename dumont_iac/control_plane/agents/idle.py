@@ -18,18 +18,6 @@ class WatchingAgent(Agent):
         return f"watching; acting on {self.kind} is not implemented yet"
 
 
-class AutoHibernation(WatchingAgent):
-    name = "auto_hibernation"
-    description = "Pauses idle GPUs and destroys long-paused ones, per hibernation policy."
-    kind = "hibernation policies"
-
-
-class PeriodicSnapshots(WatchingAgent):
-    name = "periodic_snapshots"
-    description = "Takes snapshots on schedule and prunes them per retention policy."
-    kind = "retention policies"
-
-
 class BudgetWatch(WatchingAgent):
     name = "budgets"
     description = "Accrues spend against each budget and alerts or stops at its threshold."

@@ -70,6 +70,7 @@ def answers(example: Any, status: int = 200, *extra: int) -> dict[int | str, dic
 ERROR_DESCRIPTIONS = {
     404: "Not found (or not yours: other users' records are invisible).",
     409: "Conflicts with the current state.",
+    502: "The marketplace or the snapshot store failed the request; nothing is left billing.",
 }
 
 # Every operation under /api/v1 can answer these; the app adds them to each one.

@@ -32,6 +32,11 @@ STANDBY_STATE = "standby_state"
 STANDBY_COPY = "standby_copy"  # the workspace as last synced to the GPU's CPU standby
 HIBERNATION_STATE = "hibernation_state"
 GPU_HOLD = "gpu_hold"  # a budget stopped or destroyed the GPU: failover leaves it alone
+SNAPSHOT_POLICY = "snapshot_policy"
+SNAPSHOT_STATUS = "snapshot_status"  # what the snapshot agent last did, per GPU
+HIBERNATION_POLICY = "hibernation_policy"
+# HIBERNATION_STATE is {state: awake | paused | hibernated, since, snapshot_key, reason}.
+HIBERNATION_IDLE = "hibernation_idle"  # idle since, the contract paused, last error; per GPU
 
 
 class Documents:
