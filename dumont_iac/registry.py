@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dumont_iac.resources.base import DumontResource
+from dumont_iac.resources.budget import Budget
 from dumont_iac.resources.gpu_fleet import GpuFleet
 from dumont_iac.resources.gpu_instance import GpuInstance
 
@@ -42,6 +43,7 @@ class ResourceEntry:
 RESOURCES: tuple[ResourceEntry, ...] = (
     ResourceEntry(GpuInstance, "gpu_instance"),
     ResourceEntry(GpuFleet, "gpu_fleet"),
+    ResourceEntry(Budget, "budget"),
 )
 """In the order the reference documents them."""
 

@@ -17,15 +17,16 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from dumont_iac.clients.marketplace import MarketplaceClient
+from dumont_iac.control_plane.agents.budgets import BudgetWatch
 from dumont_iac.control_plane.agents.idle import (
     AutoHibernation,
-    BudgetWatch,
     MarketMonitor,
     PeriodicSnapshots,
 )
 from dumont_iac.control_plane.agents.runner import AgentRunner
 from dumont_iac.control_plane.agents.standby import StandbyManager
 from dumont_iac.control_plane.auth import AuthMiddleware
+from dumont_iac.control_plane.budgets.alerts import BudgetAlerts
 from dumont_iac.control_plane.clock import Clock, RealClock
 from dumont_iac.control_plane.errors import UnexpectedErrors, install_error_handlers
 from dumont_iac.control_plane.events import EventLog
@@ -95,6 +96,7 @@ def create_app(
             timeout=settings.marketplace_timeout,
         )
 
+    budget_alerts = BudgetAlerts(store, event_log, settings.webhook_delivery)
     runner = AgentRunner(
         [
             StandbyManager(
@@ -108,7 +110,7 @@ def create_app(
             MarketMonitor(),
             AutoHibernation(),
             PeriodicSnapshots(),
-            BudgetWatch(),
+            BudgetWatch(store, event_log, marketplace, budget_alerts, metrics=agent_metrics),
         ],
         clock,
         settings.tick_seconds,
@@ -128,6 +130,7 @@ def create_app(
         finally:
             runner.stop()
             app.state.agents_running = False
+            budget_alerts.close()
             notifier.stop()
             store.close()
 

@@ -34,9 +34,3 @@ class PeriodicSnapshots(WatchingAgent):
     name = "periodic_snapshots"
     description = "Takes snapshots on schedule and prunes them per retention policy."
     kind = "retention policies"
-
-
-class BudgetWatch(WatchingAgent):
-    name = "budgets"
-    description = "Accrues spend against each budget and alerts or stops at its threshold."
-    kind = "budgets"

@@ -17,6 +17,11 @@ FAILOVER_GLOBAL = "failover_global"
 FAILOVER_GPU = "failover_gpu"
 STANDBY = "standby"
 RETENTION = "retention"
+# Written by the budgets agent (key: the budget id; alerts: "<budget id>:<percent>").
+BUDGET_SPEND = "budget_spend"
+BUDGET_ALERT = "budget_alert"
+# A GPU some policy holds stopped or destroyed (key: the GPU id): the failover agent leaves it.
+GPU_HOLD = "gpu_hold"
 
 
 class Documents:
