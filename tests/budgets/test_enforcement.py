@@ -26,7 +26,7 @@ from .helpers import (
     vm_state,
 )
 
-MINUTES_OF_SPEND = 4  # sandbox minutes of the scope's rate: the limit is reached in ~4 s
+MINUTES_OF_SPEND = 2  # sandbox minutes of the scope's rate: the limit is reached in ~2 s
 
 
 def _limit(rate_per_hour: float) -> float:

@@ -1,0 +1,53 @@
+"""A Budget deployed through the driver: registered with the control plane over its scope,
+its spend read back, its secrets kept out of outputs, logs and the control plane's answers,
+and unregistered on destroy."""
+
+from __future__ import annotations
+
+import time
+
+from dumont_iac import Budget, GpuInstance
+from dumont_iac.testing import Deployment
+
+from .conftest import SECRET
+from .helpers import control_plane, until
+
+HOOK = "http://127.0.0.1:9/hooks/secret-token-in-the-path"
+
+
+def program() -> None:
+    GpuInstance("train", image="ubuntu:22.04", max_price_per_hour=1.0, interruptible=False)
+    Budget("monthly", limit_usd=800, action="stop", webhook_url=HOOK, signing_secret=SECRET)
+
+
+def test_a_budget_is_registered_read_back_and_unregistered(budget_world, deployment_factory):
+    env = budget_world.env()
+    stack: Deployment = deployment_factory(
+        program,
+        project="budgets",
+        config={"dumont:vastUrl": env["VAST_URL"], "dumont:apiUrl": env["DUMONT_API_URL"]},
+        secret_config={"dumont:vastApiKey": env["VAST_API_KEY"],
+                       "dumont:apiKey": env["DUMONT_API_KEY"]},  # fmt: skip
+        env={"VAST_URL": "", "VAST_API_KEY": "", "DUMONT_PACING_SCALE": "0"},
+        call_timeout=60.0,
+    )
+    result = stack.up()
+    gpu = stack.state.by_name("train")
+    monthly = stack.state.by_name("monthly")
+    assert monthly.outputs["scope_ids"] == [gpu.id]
+    assert monthly.outputs["worst_per_month"] == 730.0
+    assert {"webhook_url", "signing_secret"} <= set(monthly.secret_outputs)
+    cp = control_plane(budget_world)
+    (registered,) = cp.budgets().budgets
+    assert registered.id == monthly.outputs["budget_id"] and registered.gpu_ids == [gpu.id]
+    assert registered.threshold == 800 and registered.action == "stop"
+    assert "secret-token" not in registered.model_dump_json()
+    assert SECRET not in repr(result.outputs) and HOOK not in repr(result.outputs)
+    assert not any(SECRET in line or "secret-token" in line for line in stack.provider_logs)
+
+    until("spend to accrue", lambda: (s := cp.budget_spend(registered.id)) and s.spend_usd > 0)
+    time.sleep(0.2)
+    stack.refresh()
+    assert stack.state.by_name("monthly").outputs["spend_usd"] > 0
+    stack.destroy()
+    assert cp.budgets().budgets == []
