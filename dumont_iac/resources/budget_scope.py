@@ -17,6 +17,7 @@ import pydantic
 
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.costs import HOURS_PER_MONTH, ResourceCost
+from dumont_iac.errors import DumontError
 from dumont_iac.provider.offline import offline_cost
 from dumont_iac.resources.base import DumontResource, declared_so_far
 from dumont_iac.schema import is_unknown
@@ -48,7 +49,7 @@ def scope_inputs(
     """The Budget's ``scope_ids`` and ``scope_costs`` inputs."""
     ids: list[Any] = []
     costs: list[dict[str, Any]] = []
-    market = MarketplaceClient() if use_expected_prices else None
+    market = _market() if use_expected_prices else None
     for resource in resources:
         ids.append(resource.id)
         gpu_id = resource.declared_arguments.get("gpu_id")
@@ -58,9 +59,32 @@ def scope_inputs(
         worst = offline_cost(resource.provider, args)
         if worst is None:
             continue  # bills nothing itself
-        now = resource.provider.cost(args, market) if market is not None else None
+        now = _priced_now(resource, args, market)
         costs.append(_priced(resource, worst, now))
     return {"scope_ids": ids, "scope_costs": costs}
+
+
+def _market() -> MarketplaceClient | None:
+    try:
+        return MarketplaceClient()
+    except DumontError as exc:
+        pulumi.log.warn(f"budget priced at worst cases: no marketplace to price against: {exc}")
+        return None
+
+
+def _priced_now(
+    resource: DumontResource[Any], args: Any, market: MarketplaceClient | None
+) -> ResourceCost | None:
+    """The price now, or None (the worst case stands in) when the marketplace cannot say."""
+    if market is None:
+        return None
+    try:
+        cost: ResourceCost | None = resource.provider.cost(args, market)
+    except DumontError as exc:
+        pulumi.log.warn(f"priced at its worst case: the marketplace could not price it: {exc}",
+                        resource=resource)  # fmt: skip
+        return None
+    return cost
 
 
 def _arguments(resource: DumontResource[Any]) -> Any:
