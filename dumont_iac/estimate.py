@@ -92,8 +92,14 @@ class Estimate:
             "pastTotalMonthlyCost": past,
             "diffTotalMonthlyCost": round(now - past, 2),
             "changes": [
-                {"name": c.name, "kind": c.kind, "change": c.sign, "past_per_month": c.past,
-                 "per_month": c.now, "amount": c.amount}
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    "change": c.sign,
+                    "past_per_month": c.past,
+                    "per_month": c.now,
+                    "amount": c.amount,
+                }
                 for c in self.changes
             ],  # fmt: skip
         }
@@ -118,7 +124,11 @@ class Estimate:
             f"**{_money(total['worst_per_month'], unbounded=True)}** | |"
         )
         if self.budgets:
-            lines += ["", "| budget | limit $/month | budgeted on | $/month | |", "|---|---:|---|---:|---|"]
+            lines += [
+                "",
+                "| budget | limit $/month | budgeted on | $/month | |",
+                "|---|---:|---|---:|---|",
+            ]
             for b in self.budgets:
                 basis = "prices now" if b.use_expected_prices else "worst case"
                 figure = b.expected_per_month if b.use_expected_prices else b.worst_per_month

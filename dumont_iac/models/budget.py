@@ -11,10 +11,10 @@ budgets agent accrues what the scope bills, alerts ``webhook_url`` at each thres
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, NotRequired
 
 import annotated_types
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from dumont_iac.schema import ResourceSchema, arg, computed
 

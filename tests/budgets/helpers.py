@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 from dumont_iac.clients.aws.session import client as aws_client
 from dumont_iac.clients.control_plane import ControlPlaneClient
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.clients.marketplace.offer_filter import OfferFilter
 from dumont_iac.clients.marketplace.models import Instance, RentRequest
+from dumont_iac.clients.marketplace.offer_filter import OfferFilter
 from dumont_iac.control_plane.models.policies import Budget
 
 T = TypeVar("T")

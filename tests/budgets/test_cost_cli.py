@@ -28,7 +28,9 @@ def test_within_every_budget_is_exit_0_and_markdown_shows_it(sandbox_factory):
     assert result.exit_code == 0, result.output
     # 0.60 x 730 + 2 x 0.40 x 730 = 438 + 584
     assert "| `monthly` | $2,000.00 | worst case | $1,022.00 | within |" in result.stdout
-    assert "| `train` | GpuInstance |" in result.stdout and "| `workers` | GpuFleet |" in result.stdout
+    assert (
+        "| `train` | GpuInstance |" in result.stdout and "| `workers` | GpuFleet |" in result.stdout
+    )
 
 
 def test_over_a_budget_is_exit_1_naming_each_figure(sandbox_factory):
@@ -50,8 +52,17 @@ def test_over_a_budget_is_exit_1_naming_each_figure(sandbox_factory):
 
 def test_an_unreachable_marketplace_is_exit_2():
     result = CliRunner().invoke(
-        app, ["cost", str(EXAMPLE), "--stack", "within", "--url", "http://127.0.0.1:9",
-              "--api-key", "k"],  # fmt: skip
+        app,
+        [
+            "cost",
+            str(EXAMPLE),
+            "--stack",
+            "within",
+            "--url",
+            "http://127.0.0.1:9",
+            "--api-key",
+            "k",
+        ],  # fmt: skip
     )
     assert result.exit_code == 2 and "Traceback" not in result.output
 

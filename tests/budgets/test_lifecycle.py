@@ -26,8 +26,10 @@ def test_a_budget_is_registered_read_back_and_unregistered(budget_world, deploym
         program,
         project="budgets",
         config={"dumont:vastUrl": env["VAST_URL"], "dumont:apiUrl": env["DUMONT_API_URL"]},
-        secret_config={"dumont:vastApiKey": env["VAST_API_KEY"],
-                       "dumont:apiKey": env["DUMONT_API_KEY"]},  # fmt: skip
+        secret_config={
+            "dumont:vastApiKey": env["VAST_API_KEY"],
+            "dumont:apiKey": env["DUMONT_API_KEY"],
+        },  # fmt: skip
         env={"VAST_URL": "", "VAST_API_KEY": "", "DUMONT_PACING_SCALE": "0"},
         call_timeout=60.0,
     )

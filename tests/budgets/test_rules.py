@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from dumont_iac.clients.marketplace.models import Instance
 from dumont_iac.control_plane.budgets.alerts import event_id
 from dumont_iac.control_plane.budgets.scope import covers, rental_rate
-from dumont_iac.clients.marketplace.models import Instance
 from dumont_iac.models.budget import BudgetArgs
 from dumont_iac.models.gpu_fleet import GpuFleetArgs
 from dumont_iac.models.gpu_instance import GpuInstanceArgs
@@ -92,7 +92,11 @@ def test_the_worst_case_is_priced_offline_through_each_provider():
     gpu = GpuInstanceArgs(image="x", max_price_per_hour=0.5, gpu_count=2)
     fleet = GpuFleetArgs(image="x", count=3, max_price_per_hour=0.25)
     one, many = offline_cost(GpuInstanceProvider, gpu), offline_cost(GpuFleetProvider, fleet)
-    assert one is not None and (one.worst_per_hour, one.gpus, one.expected_per_hour) == (0.5, 2, None)
+    assert one is not None and (one.worst_per_hour, one.gpus, one.expected_per_hour) == (
+        0.5,
+        2,
+        None,
+    )
     assert many is not None and (many.worst_per_hour, many.gpus) == (0.75, 3)
     assert offline_cost(BudgetProvider, BudgetArgs(limit_usd=1)) is None  # bills nothing
 

@@ -89,7 +89,9 @@ class BudgetWatch(Agent):
         now: float,
     ) -> bool:
         spend = state.spend_of(self._store, user_id, budget_id) or state.new_spend(now)
-        period = state.PERIOD_SECONDS.get(body.get("period", "month"), state.PERIOD_SECONDS["month"])
+        period = state.PERIOD_SECONDS.get(
+            body.get("period", "month"), state.PERIOD_SECONDS["month"]
+        )
         if now - spend["period_start"] >= period:
             state.release(self._store, user_id, budget_id)
             spend = state.new_spend(spend["period_start"] + period)

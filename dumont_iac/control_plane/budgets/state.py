@@ -73,12 +73,12 @@ def release(store: Store, user_id: int, budget_id: int) -> None:
             store.documents.delete(user_id, GPU_HOLD, gpu_id)
 
 
-def spend_view(
-    store: Store, user_id: int, budget_id: int, now: float
-) -> dict[str, Any]:
+def spend_view(store: Store, user_id: int, budget_id: int, now: float) -> dict[str, Any]:
     """What ``GET /budgets/{id}/spend`` answers: zero before the agent's first tick."""
     spend = spend_of(store, user_id, budget_id) or {**new_spend(now), "last_at": None}
-    alerts = {p: row.get("state", PENDING) for p, row in alerts_of(store, user_id, budget_id).items()}
+    alerts = {
+        p: row.get("state", PENDING) for p, row in alerts_of(store, user_id, budget_id).items()
+    }
     return {
         "id": budget_id,
         "period_start": spend["period_start"],

@@ -139,11 +139,11 @@ class Budget(Body):
         "fleet members and warm-pool standbys included) and whose EC2 VMs count (tag "
         "dumont:gpu=<id>). Empty: every rental carrying a dumont marker.",
     )
-    webhook_url: Annotated[str, StringConstraints(pattern=r"^https?://", max_length=2_000)] | None = (
-        Field(default=None, description="Where alerts are POSTed, signed; never shown back.")
-    )
-    webhook_secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = (
-        Field(default=None, description="The HMAC key alerts are signed with; never shown back.")
+    webhook_url: (
+        Annotated[str, StringConstraints(pattern=r"^https?://", max_length=2_000)] | None
+    ) = Field(default=None, description="Where alerts are POSTed, signed; never shown back.")
+    webhook_secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = Field(
+        default=None, description="The HMAC key alerts are signed with; never shown back."
     )
     max_concurrent_gpus: int | None = Field(default=None, ge=1, le=100_000)
     max_gpu_hours_per_month: float | None = Field(

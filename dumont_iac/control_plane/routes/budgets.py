@@ -16,8 +16,8 @@ from dumont_iac.control_plane.models.responses import (
     BudgetOut,
     BudgetSpend,
 )
-from dumont_iac.control_plane.webhooks import origin
 from dumont_iac.control_plane.routes.deps import CallerDep, StoreDep
+from dumont_iac.control_plane.webhooks import origin
 
 router = APIRouter(prefix="/budgets", tags=["budgets"])
 

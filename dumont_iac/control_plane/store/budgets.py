@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -33,7 +34,7 @@ class Budgets:
             ).all()
         return {row.id: row.body for row in rows}
 
-    def all(self) -> list[tuple[int, int, dict[str, Any]]]:
+    def all(self) -> builtins.list[tuple[int, int, dict[str, Any]]]:
         """``(user id, budget id, body)`` of every user's budgets, for the budgets agent."""
         with self._engine.connect() as conn:
             rows = conn.execute(
