@@ -36,6 +36,7 @@ FILE_LAYERS = {
     "budgets/test_lifecycle.py": "lifecycle",
     "budgets/test_enforcement.py": "contract",
     "budgets/test_cost_cli.py": "cli",
+    "budgets/test_automation.py": "real_cli",
     "gpu_fleet/test_faults.py": "lifecycle",
     "gpu_fleet/test_frozen_blob.py": "contract",
     "gpu_fleet/test_lifecycle.py": "lifecycle",

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import time
 
-from dumont_iac import Budget, GpuInstance
+from dumont_iac.clients.marketplace import MarketplaceClient
+from dumont_iac.estimate import estimate_program
 from dumont_iac.testing import Deployment
 
 from .conftest import SECRET
@@ -15,16 +16,31 @@ from .helpers import control_plane, until
 HOOK = "http://127.0.0.1:9/hooks/secret-token-in-the-path"
 
 
-def program() -> None:
-    GpuInstance("train", image="ubuntu:22.04", max_price_per_hour=1.0, interruptible=False)
-    Budget("monthly", limit_usd=800, action="stop", webhook_url=HOOK, signing_secret=SECRET)
+PROGRAM = f"""
+from dumont_iac import Budget, GpuInstance
+GpuInstance("train", image="ubuntu:22.04", max_price_per_hour=1.0, interruptible=False)
+Budget("monthly", limit_usd=800, action="stop", webhook_url={HOOK!r},
+       signing_secret={SECRET!r}, use_expected_prices=True)
+"""
 
 
-def test_a_budget_is_registered_read_back_and_unregistered(budget_world, deployment_factory):
+def test_a_budget_is_registered_read_back_and_unregistered(
+    budget_world, deployment_factory, tmp_path
+):
+    project = tmp_path / "budgets"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: budgets\nruntime: python\n")
+    (project / "__main__.py").write_text(PROGRAM)
     env = budget_world.env()
+    market = MarketplaceClient(env["VAST_URL"], env["VAST_API_KEY"], pacing_scale=0)
+    estimate = estimate_program(project, market=market)
+    (priced,) = estimate.resources
+    (held,) = estimate.budgets
+    assert not held.over and held.expected_per_month == round(
+        (priced.cost.expected_per_hour or 0) * 730, 2
+    )
     stack: Deployment = deployment_factory(
-        program,
-        project="budgets",
+        project,
         config={"dumont:vastUrl": env["VAST_URL"], "dumont:apiUrl": env["DUMONT_API_URL"]},
         secret_config={
             "dumont:vastApiKey": env["VAST_API_KEY"],
@@ -35,6 +51,7 @@ def test_a_budget_is_registered_read_back_and_unregistered(budget_world, deploym
     )
     result = stack.up()
     gpu = stack.state.by_name("train")
+    assert gpu.outputs["price_per_hour"] == priced.cost.expected_per_hour  # what up rented
     monthly = stack.state.by_name("monthly")
     assert monthly.outputs["scope_ids"] == [gpu.id]
     assert monthly.outputs["worst_per_month"] == 730.0
