@@ -30,7 +30,13 @@ LOGICAL_NAME = "logical_name"
 # The Dumont resources each running program declared so far, in order, by the program's root
 # stack resource (one process may run several programs, as the test driver does).
 _DECLARED: weakref.WeakKeyDictionary[Any, list[DumontResource[Any]]] = weakref.WeakKeyDictionary()
-_NO_ROOT = pulumi.ComponentResource.__new__(pulumi.ComponentResource)
+
+
+class _NoRoot:
+    """Stands for the root stack of a program run without one."""
+
+
+_NO_ROOT = _NoRoot()
 
 
 class DumontResource(dynamic.Resource, Generic[ArgsT]):

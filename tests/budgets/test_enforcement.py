@@ -34,9 +34,10 @@ def _limit(rate_per_hour: float) -> float:
 
 
 def _threshold_at(world, budget_id: int, percent: str) -> float:
+    """When the control plane's clock saw spend reach ``percent`` of the limit (user 1 is the
+    only user of the world's control plane)."""
     rows = world.control_plane.store.documents.list(1, "budget_alert")
-    user_rows = {k: v for k, v in rows.items()} or {}
-    return user_rows[f"{budget_id}:{percent}"]["at"]
+    return float(rows[f"{budget_id}:{percent}"]["at"])
 
 
 def test_each_threshold_alerts_once_signed_and_survives_a_restart(budget_world, receiver):

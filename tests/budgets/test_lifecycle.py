@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from dumont_iac.clients.marketplace import MarketplaceClient
+from dumont_iac.errors import DeploymentError
 from dumont_iac.estimate import estimate_program
 from dumont_iac.testing import Deployment
 
@@ -70,3 +73,36 @@ def test_a_budget_is_registered_read_back_and_unregistered(
     assert stack.state.by_name("monthly").outputs["spend_usd"] > 0
     stack.destroy()
     assert cp.budgets().budgets == []
+
+
+def unreachable_program() -> None:
+    from dumont_iac import Budget, GpuInstance
+
+    GpuInstance("train", image="ubuntu:22.04", max_price_per_hour=1.0)
+    Budget("monthly", limit_usd=800)
+
+
+def test_an_unreachable_control_plane_fails_the_budget_saying_what_to_do(
+    sandbox_factory, deployment_factory
+):
+    market = sandbox_factory(machines=40, speed=200.0, rate_limits="off")
+    stack = deployment_factory(
+        unreachable_program,
+        project="budgets",
+        config={"dumont:vastUrl": market.url, "dumont:apiUrl": "http://127.0.0.1:9"},
+        secret_config={"dumont:vastApiKey": market.api_key, "dumont:apiKey": "k" * 24},
+        env={"VAST_URL": "", "VAST_API_KEY": "", "DUMONT_PACING_SCALE": "0"},
+        call_timeout=60.0,
+    )
+    with pytest.raises(DeploymentError) as failed:
+        stack.up()
+    assert "127.0.0.1:9" in str(failed.value) and "cannot be reached" in str(failed.value)
+    # The GPU it covers is deployed as declared; the budget is not in the state, so the next
+    # deploy registers it once the control plane answers.
+    assert [r.name for r in stack.state.resources.values()] == ["train"]
+    stack.destroy()
+    assert market_client_for(market).instances() == []
+
+
+def market_client_for(market) -> MarketplaceClient:
+    return MarketplaceClient(market.url, market.api_key, pacing_scale=0)
