@@ -15,9 +15,9 @@ The mapping, from the control plane's event kinds to the kinds receivers see:
     budget.*                           budget
 
 The standby manager sends ``failover`` events and the budgets agent ``budget`` ones; the
-hibernation agent will record events under its prefixes once it acts. Other kinds (``action.requested``,
-``action.started``, ``action.abandoned``, ``lease.taken_over``, ``key.rotated``, and the
-``webhook.*`` outcomes themselves) are not sent.
+hibernation agent will record events under its prefixes once it acts. Other kinds
+(``action.requested``, ``action.started``, ``action.abandoned``, ``lease.taken_over``,
+``key.rotated``, and the ``webhook.*`` outcomes themselves) are not sent.
 """
 
 from __future__ import annotations
