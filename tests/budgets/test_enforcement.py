@@ -13,6 +13,7 @@ import pytest
 from dumont_iac.clients.marketplace.models import HOURS_PER_MONTH as STORAGE_HOURS
 from dumont_iac.control_plane.store.documents import GPU_HOLD
 from dumont_iac.control_plane.webhooks import SIGNATURE_HEADER, verify
+from dumont_iac.testing.market import Market
 
 from .conftest import SECRET, marker
 from .helpers import (
@@ -138,3 +139,26 @@ def test_destroy_leaves_nothing_billing_whatever_the_webhook(budget_world, recei
     assert sorted(by_percent) == [50.0, 80.0, 100.0]
     ids = {p: {a["id"] for a in sent} for p, sent in by_percent.items()}
     assert all(len(i) == 1 for i in ids.values())  # repeats carry one event id
+
+
+def test_a_marketplace_refusing_the_stop_is_retried_until_the_rental_is_stopped(budget_world):
+    market = market_client(budget_world)
+    gid = marker()
+    rental = rent(market, gid)
+    with Market(budget_world.market) as sandbox:
+        # Every stop fails for a while: more refusals than one call's retries.
+        sandbox.arm(method="PUT", path="/api/v0/instances/*", kind="error", status=500,
+                    times=3)  # fmt: skip
+        cp = control_plane(budget_world)
+        made = cp.create_budget(budget(_limit(rental.dph_total or 0), [gid], "stop", None, ""))
+        until(
+            "a failed stop to be recorded",
+            lambda: cp.events(kind="budget.action_failed").events,
+        )
+        until(
+            "the rental to be stopped once the marketplace answers again",
+            lambda: (found := market.instance(rental.id)) and found.actual_status == "stopped",
+            30.0,
+        )
+        assert sandbox.armed() == []  # every refusal was used up before the stop got through
+    assert cp.budget_spend(made.id).action_taken == "stop"
