@@ -161,4 +161,6 @@ def test_a_marketplace_refusing_the_stop_is_retried_until_the_rental_is_stopped(
             30.0,
         )
         assert sandbox.armed() == []  # every refusal was used up before the stop got through
-    assert cp.budget_spend(made.id).action_taken == "stop"
+    spend = cp.budget_spend(made.id)
+    assert spend.action_taken == "stop"
+    assert spend.alerts == {"50": "no_webhook", "80": "no_webhook", "100": "no_webhook"}

@@ -30,6 +30,7 @@ from dumont_iac.control_plane.budgets.scope import Billing, in_scope
 from dumont_iac.control_plane.events import EventLog
 from dumont_iac.control_plane.metrics import AgentMetrics
 from dumont_iac.control_plane.store import Store
+from dumont_iac.control_plane.store.documents import GPU_HOLD
 from dumont_iac.errors import AwsError, DumontError
 
 log = logging.getLogger(__name__)
@@ -160,9 +161,13 @@ class BudgetWatch(Agent):
                     user_id=user_id,
                     data=row["data"],
                 )
-            if row["state"] != state.DELIVERED:
-                data = {**row["data"], "event_id": row["event_id"]}
-                self._alerts.send(user_id, budget_id, body, percent, data, row["at"])
+            if row["state"] in (state.DELIVERED, state.NO_WEBHOOK):
+                continue
+            data = {**row["data"], "event_id": row["event_id"]}
+            if not self._alerts.send(user_id, budget_id, body, percent, data, row["at"]):
+                # Recorded in the event log (the user's webhooks get it) and nowhere else.
+                state.put_alert(self._store, user_id, budget_id, percent,
+                                {**row, "state": state.NO_WEBHOOK})  # fmt: skip
 
     def _act(
         self,
@@ -205,13 +210,10 @@ class BudgetWatch(Agent):
         if spend["action_taken"] is None:
             spend["action_taken"], spend["action_taken_at"] = action, now
         since = spend["action_taken_at"]
+        held = {"reason": "budget", "budget_id": budget_id, "action": action, "since": since}
         for gpu_id in sorted(set(body.get("gpu_ids") or []) | billing.markers()):
-            state.hold(
-                self._store,
-                user_id,
-                gpu_id,
-                {"reason": "budget", "budget_id": budget_id, "action": action, "since": since},
-            )
+            if self._store.documents.get(user_id, GPU_HOLD, gpu_id) != held:
+                state.hold(self._store, user_id, gpu_id, held)
         if done:
             self._events.record(
                 "budget.action",

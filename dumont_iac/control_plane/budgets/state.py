@@ -12,6 +12,7 @@ from dumont_iac.control_plane.store.documents import BUDGET_ALERT, BUDGET_SPEND,
 
 PERIOD_SECONDS = {"day": 86_400.0, "week": 7 * 86_400.0, "month": 730 * 3_600.0}
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+NO_WEBHOOK = "no_webhook"  # the budget has no webhook: the event log has the alert
 
 
 def new_spend(now: float) -> dict[str, Any]:

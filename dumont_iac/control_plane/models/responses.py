@@ -130,7 +130,7 @@ class BudgetSpend(BaseModel):
     rate_per_hour: float
     concurrent_gpus: int
     alerts: dict[str, str]
-    """Threshold percent -> pending | delivered | failed."""
+    """Threshold percent -> pending | delivered | failed | no_webhook."""
     action_taken: str | None
     action_taken_at: float | None
     updated_at: float | None
