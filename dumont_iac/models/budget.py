@@ -39,6 +39,9 @@ class BudgetArgs(ResourceSchema):
     """Arguments and outputs of a budget."""
 
     resource_name: ClassVar[str] = "Budget"
+    # Create takes over a registered budget of the same logical name, so a forced replacement
+    # must unregister the old one first or its delete would remove the new one.
+    delete_before_replace: ClassVar[bool] = True
 
     limit_usd: float = arg(gt=0, le=10_000_000, description="Most the scope may cost a month, $.")
     alert_thresholds: list[Percent] = arg(
