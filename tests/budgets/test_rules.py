@@ -104,3 +104,11 @@ def test_the_worst_case_is_priced_offline_through_each_provider():
 def test_each_alert_has_one_event_id_per_period():
     assert event_id(3, 1_800_000_000.0, 80) == event_id(3, 1_800_000_000.0, 80.0)
     assert event_id(3, 1_800_000_000.0, 80) != event_id(3, 1_800_000_000.0, 100)
+
+
+def test_a_generated_signing_secret_is_kept_across_deploys():
+    news = BudgetProvider().check({}, {"limit_usd": 5}).inputs
+    olds = {**news, "signing_secret": "generated-" + "x" * 30, "budget_id": 1.0}
+    assert not BudgetProvider().diff("budget-1", olds, news).changes
+    changed = BudgetProvider().diff("budget-1", olds, {**news, "limit_usd": 6})
+    assert changed.changes and not changed.replaces

@@ -75,7 +75,9 @@ class BudgetAlerts:
             return False
         alert_id = data["event_id"]
         with self._lock:
-            if alert_id in self._in_flight:
+            # Under the lock the outcome callback holds while it records: an alert is either
+            # still on its way or recorded delivered, never both unseen (no second send).
+            if alert_id in self._in_flight or self._delivered(user_id, budget_id, percent):
                 return True
             self._in_flight.add(alert_id)
             if self._dispatcher is None:
@@ -93,23 +95,31 @@ class BudgetAlerts:
                 self._in_flight.discard(alert_id)
         return True
 
+    def _delivered(self, user_id: int, budget_id: int, percent: float) -> bool:
+        row = state.alerts_of(self._store, user_id, budget_id).get(f"{percent:g}")
+        return row is not None and row.get("state") == state.DELIVERED
+
     def _record(self, outcome: webhooks.DeliveryOutcome) -> None:
         endpoint = outcome.endpoint
         if not isinstance(endpoint, BudgetEndpoint):
             return
         with self._lock:
-            self._in_flight.discard(outcome.event_id)
-        rows = state.alerts_of(self._store, endpoint.user_id, endpoint.budget_id)
-        row = rows.get(f"{endpoint.percent:g}")
-        if row is None or row.get("event_id") != outcome.event_id:
-            return  # the budget was deleted, or a new period began meanwhile
-        row = {
-            **row,
-            "state": state.DELIVERED if outcome.delivered else state.FAILED,
-            "attempts": row.get("attempts", 0) + outcome.attempts,
-            "error": outcome.error,
-        }
-        state.put_alert(self._store, endpoint.user_id, endpoint.budget_id, endpoint.percent, row)
+            try:
+                rows = state.alerts_of(self._store, endpoint.user_id, endpoint.budget_id)
+                row = rows.get(f"{endpoint.percent:g}")
+                if row is None or row.get("event_id") != outcome.event_id:
+                    return  # the budget was deleted, or a new period began meanwhile
+                row = {
+                    **row,
+                    "state": state.DELIVERED if outcome.delivered else state.FAILED,
+                    "attempts": row.get("attempts", 0) + outcome.attempts,
+                    "error": outcome.error,
+                }
+                state.put_alert(
+                    self._store, endpoint.user_id, endpoint.budget_id, endpoint.percent, row
+                )
+            finally:
+                self._in_flight.discard(outcome.event_id)
         did = "delivered" if outcome.delivered else f"not delivered yet ({outcome.error})"
         self._events.record(
             "budget_webhook.delivered" if outcome.delivered else "budget_webhook.failed",
