@@ -38,6 +38,7 @@ FILE_LAYERS = {
     "budgets/test_cost_cli.py": "cli",
     "budgets/test_automation.py": "real_cli",
     "budgets/test_policy_pack.py": "lifecycle",
+    "budgets/test_frozen_blob.py": "contract",
     "gpu_fleet/test_faults.py": "lifecycle",
     "gpu_fleet/test_frozen_blob.py": "contract",
     "gpu_fleet/test_lifecycle.py": "lifecycle",
