@@ -9,6 +9,7 @@ from dumont_iac.demo import demo
 from dumont_iac.estimate_cli import cost
 from dumont_iac.lookups_cli import offers, pricing, recommend
 from dumont_iac.sandbox.cli import sandbox
+from dumont_iac.status_cli import status
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -24,6 +25,7 @@ app.command("offers")(offers)
 app.command("pricing")(pricing)
 app.command("recommend")(recommend)
 app.command("cost")(cost)
+app.command("status")(status)
 app.add_typer(control_plane, name="control-plane")
 
 if __name__ == "__main__":

@@ -15,15 +15,28 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from dumont_iac.demo_failover import run_failover_demo
+from dumont_iac.errors import DemoFailed
 from dumont_iac.sandbox.server import running_sandbox
 from dumont_iac.sandbox.settings import SandboxSettings
 
-DEFAULT_EXAMPLE = Path("examples/quickstart")
+EXAMPLES = Path("examples")
+DEFAULT_EXAMPLE = EXAMPLES / "quickstart"
+
+
+def _has_failover(example: Path) -> bool:
+    """A project that declares failover resources gets the failover scenario."""
+    program = (example / "__main__.py").read_text() if (example / "__main__.py").is_file() else ""
+    return "WarmPool" in program or "CpuStandby" in program
 
 
 def demo(
     example: Annotated[
-        Path, typer.Option(help="Pulumi project directory to deploy (from the repository root).")
+        Path,
+        typer.Option(
+            help="Pulumi project directory to deploy, or the name of one under examples/ "
+            "(resilient-training fails its GPU over and shows the timeline)."
+        ),
     ] = DEFAULT_EXAMPLE,
     speed: Annotated[
         float, typer.Option(min=1.0, help="Sandbox clock speed: instances boot this much faster.")
@@ -39,12 +52,21 @@ def demo(
     from dumont_iac.testing import Deployment  # imports the Pulumi SDK; only this command needs it
 
     console = Console()
+    if not example.exists() and (EXAMPLES / example).is_dir():
+        example = EXAMPLES / example
     if not (example / "Pulumi.yaml").is_file():
         raise typer.BadParameter(
             f"{example} is not a Pulumi project (no Pulumi.yaml); run from the repository root "
             "or pass --example PATH",
             param_hint="--example",
         )
+    if _has_failover(example):
+        try:
+            run_failover_demo(example, speed=speed, seed=seed, console=console)
+        except DemoFailed as exc:
+            console.print(f"[red]demo failed:[/] {exc}")
+            raise typer.Exit(1) from None
+        return
     with tempfile.TemporaryDirectory(prefix="dumont-demo-") as scratch:
         settings = SandboxSettings(
             db_path=str(Path(scratch) / "sandbox.db"), seed=seed, speed=speed

@@ -34,7 +34,8 @@
         ├── DeploymentError     an up / preview / refresh / destroy failed
         ├── ProtectedResourceError  a protected resource would have been deleted or replaced
         ├── UnsupportedByDriverError  the program asked for what the driver cannot do
-        └── ProjectError        a Pulumi project directory cannot be run
+        ├── ProjectError        a Pulumi project directory cannot be run
+        └── DemoFailed          a step of ``dumont-iac demo`` did not hold (the reason says which)
 
 Foreign exceptions (httpx's, pydantic's, grpc's) are translated where they occur with
 ``raise ... from exc``, so a caller only ever needs to catch these. Each outside service decodes
@@ -301,3 +302,8 @@ class UnsupportedByDriverError(DriverError):
 
 class ProjectError(DriverError):
     """The project directory cannot be run; the message says which file and what is wrong."""
+
+
+class DemoFailed(DriverError):
+    """A step of ``dumont-iac demo`` did not hold: a failover that never finished, a refresh
+    that saw a change, something left billing after destroy."""

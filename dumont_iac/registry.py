@@ -12,8 +12,10 @@ from typing import Any
 
 from dumont_iac.resources.base import DumontResource
 from dumont_iac.resources.budget import Budget
+from dumont_iac.resources.failover_policy import FailoverPolicy
 from dumont_iac.resources.gpu_fleet import GpuFleet
 from dumont_iac.resources.gpu_instance import GpuInstance
+from dumont_iac.resources.warm_pool import WarmPool
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class ResourceEntry:
 RESOURCES: tuple[ResourceEntry, ...] = (
     ResourceEntry(GpuInstance, "gpu_instance"),
     ResourceEntry(GpuFleet, "gpu_fleet"),
+    ResourceEntry(WarmPool, "warm_pool"),
+    ResourceEntry(FailoverPolicy, "failover_policy"),
     ResourceEntry(Budget, "budget"),
 )
 """In the order the reference documents them."""

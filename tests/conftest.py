@@ -27,6 +27,7 @@ FILE_LAYERS = {
     "gpu_instance/test_contract.py": "contract",
     "gpu_instance/test_frozen_blob.py": "contract",
     "gpu_instance/test_faults.py": "lifecycle",
+    "failover/test_engine.py": "lifecycle",
     "gpu_instance/test_outages.py": "lifecycle",
     "gpu_instance/test_identity.py": "lifecycle",
     "gpu_instance/test_lifecycle.py": "lifecycle",
@@ -42,10 +43,22 @@ FILE_LAYERS = {
     "gpu_fleet/test_faults.py": "lifecycle",
     "gpu_fleet/test_frozen_blob.py": "contract",
     "gpu_fleet/test_lifecycle.py": "lifecycle",
+    "warm_pool/test_lifecycle.py": "lifecycle",
+    "warm_pool/test_faults.py": "lifecycle",
+    "warm_pool/test_cost.py::test_a_deployed_pool_bills_its_primary_and_storage_for_standbys": (
+        "lifecycle"
+    ),
+    # Placement driven directly against the world's sandbox: no program, no driver.
+    "warm_pool/test_faults.py::test_gpus_taken_mid_placement_move_the_pool_to_the_next_machine": (
+        "contract"
+    ),
     "provider_core/test_provider_contract.py": "contract",
     "provider_core/test_provider_blobs.py": "contract",
     "provider_core/test_driver_lifecycle.py": "lifecycle",
     "provider_core/test_driver_programs.py": "lifecycle",
+    "sandbox/test_instance_faults.py": "contract",
+    "failover_policy/test_lifecycle.py": "lifecycle",
+    "failover_policy/test_status_cli.py": "cli",
     "sandbox/test_cli.py": "cli",
     "sandbox/test_vastai_client.py": "cli",
     "test_demo.py": "cli",

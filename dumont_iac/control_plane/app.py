@@ -20,9 +20,9 @@ from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.control_plane.agents.budgets import BudgetWatch
 from dumont_iac.control_plane.agents.idle import (
     AutoHibernation,
-    MarketMonitor,
     PeriodicSnapshots,
 )
+from dumont_iac.control_plane.agents.monitor import MarketMonitor
 from dumont_iac.control_plane.agents.runner import AgentRunner
 from dumont_iac.control_plane.agents.standby import StandbyManager
 from dumont_iac.control_plane.auth import AuthMiddleware
@@ -45,6 +45,7 @@ from dumont_iac.control_plane.routes import (
     events,
     failover,
     failover_settings,
+    gpus,
     health,
     keys,
     snapshots,
@@ -99,6 +100,8 @@ def create_app(
     budget_alerts = BudgetAlerts(store, event_log, settings.webhook_delivery)
     runner = AgentRunner(
         [
+            # Before the standby manager: a failover it requests runs in the same round.
+            MarketMonitor(store, event_log, marketplace),
             StandbyManager(
                 store,
                 leases,
@@ -106,8 +109,8 @@ def create_app(
                 marketplace,
                 lease_seconds=settings.lease_seconds,
                 metrics=agent_metrics,
+                aws=settings.aws,
             ),
-            MarketMonitor(),
             AutoHibernation(),
             PeriodicSnapshots(),
             BudgetWatch(store, event_log, marketplace, budget_alerts, metrics=agent_metrics),
@@ -156,6 +159,7 @@ def create_app(
         failover,
         standby,
         warmpool,
+        gpus,
         snapshots,
         budgets,
         events,

@@ -5,14 +5,68 @@ One place computes it, for the settings, readiness and warm-pool endpoints alike
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from dumont_iac.control_plane.models.failover import GlobalFailoverSettings, GpuFailoverSettings
 from dumont_iac.control_plane.store import Store
 from dumont_iac.control_plane.store.actions import SUCCEEDED
-from dumont_iac.control_plane.store.documents import FAILOVER_GLOBAL, FAILOVER_GPU, GPU_HOLD
+from dumont_iac.control_plane.store.documents import (
+    FAILOVER_GLOBAL,
+    FAILOVER_GPU,
+    GPU_HOLD,
+    STANDBY,
+)
 
 DAY = 86_400.0
+# Actions that move or restart a GPU, and so count against the safeguards.
+FAILOVER_KINDS = frozenset({"restart", "failover"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Everything that decides when and how one GPU fails over."""
+
+    strategy: str
+    health_check_interval_seconds: int
+    failure_threshold: int
+    max_failovers_per_day: int
+    min_seconds_between_failovers: int
+    rebid_before_failover: bool
+    failover_timeout: int
+
+
+def limits(store: Store, user_id: int, gpu_id: str) -> Limits:
+    """The GPU's own policy (FailoverPolicy) over its standby association's settings over the
+    user's global settings."""
+    base = global_settings(store, user_id)
+    own = gpu_override(store, user_id, gpu_id)
+    if own.use_global_settings:
+        own = GpuFailoverSettings()
+    association = store.documents.get(user_id, STANDBY, gpu_id) or {}
+
+    def pick(mine: Any, *fallbacks: Any) -> Any:
+        return next(v for v in (mine, *fallbacks) if v is not None)
+
+    return Limits(
+        strategy=effective(store, user_id, gpu_id)["effective_strategy"],
+        health_check_interval_seconds=pick(
+            own.health_check_interval_seconds,
+            association.get("health_check_interval_seconds"),
+            base.warm_pool.health_check_interval_seconds,
+        ),
+        failure_threshold=pick(
+            own.failure_threshold,
+            association.get("failure_threshold"),
+            base.cpu_standby.failover_threshold,
+        ),
+        max_failovers_per_day=pick(own.max_failovers_per_day, base.max_failovers_per_day),
+        min_seconds_between_failovers=pick(
+            own.min_seconds_between_failovers, base.min_seconds_between_failovers
+        ),
+        rebid_before_failover=pick(own.rebid_before_failover, True),
+        failover_timeout=base.warm_pool.failover_timeout_seconds,
+    )
 
 
 def global_settings(store: Store, user_id: int) -> GlobalFailoverSettings:
@@ -50,7 +104,11 @@ def effective(store: Store, user_id: int, gpu_id: str) -> dict[str, Any]:
 
 
 def failover_stats(store: Store, user_id: int, gpu_id: str) -> dict[str, Any]:
-    done = [a for a in store.actions.of_gpu(user_id, gpu_id, limit=200) if a.state == SUCCEEDED]
+    done = [
+        a
+        for a in store.actions.of_gpu(user_id, gpu_id, limit=200)
+        if a.state == SUCCEEDED and a.kind in FAILOVER_KINDS
+    ]
     now = store.clock.now()
     last = max((a.finished_at or 0.0 for a in done), default=None)
     return {
@@ -66,18 +124,18 @@ def safeguard_refusal(store: Store, user_id: int, gpu_id: str) -> str | None:
     The safeguards stop a failover loop (a GPU that fails again right after each failover
     would otherwise churn through rentals): at most N per 24 hours, at least S seconds apart.
     """
-    limits = global_settings(store, user_id)
+    limit = limits(store, user_id, gpu_id)
     stats = failover_stats(store, user_id, gpu_id)
     last = stats["last_failover_at"]
-    if last is not None and store.clock.now() - last < limits.min_seconds_between_failovers:
+    if last is not None and store.clock.now() - last < limit.min_seconds_between_failovers:
         return (
             f"safeguard: the last failover of {gpu_id} was {store.clock.now() - last:.0f} s ago; "
-            f"min_seconds_between_failovers={limits.min_seconds_between_failovers}"
+            f"min_seconds_between_failovers={limit.min_seconds_between_failovers}"
         )
-    if stats["failovers_last_24h"] >= limits.max_failovers_per_day:
+    if stats["failovers_last_24h"] >= limit.max_failovers_per_day:
         return (
             f"safeguard: {stats['failovers_last_24h']} failover(s) of {gpu_id} in the last 24 "
-            f"hours reach max_failovers_per_day={limits.max_failovers_per_day}"
+            f"hours reach max_failovers_per_day={limit.max_failovers_per_day}"
         )
     return None
 

@@ -6,6 +6,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 
+from dumont_iac.clients.aws.session import AwsAccess
 from dumont_iac.control_plane.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from dumont_iac.control_plane.webhooks import DEFAULT_POLICY, DeliveryPolicy
 
@@ -40,3 +41,6 @@ class ControlPlaneSettings:
     rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT
     # How webhook deliveries are retried (attempts, backoff, per-attempt timeout).
     webhook_delivery: DeliveryPolicy = DEFAULT_POLICY
+    # AWS for the agents (standby VMs, snapshot buckets, EC2 spend); None: boto3's own chain
+    # (environment, profile, instance role), as a self-hosted control plane uses it.
+    aws: AwsAccess | None = None

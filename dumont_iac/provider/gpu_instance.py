@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 
@@ -32,12 +31,11 @@ from dumont_iac.models.gpu_instance import GpuInstanceArgs
 from dumont_iac.provider import labels
 from dumont_iac.provider.base import SchemaProvider
 from dumont_iac.provider.labels import logical_id_of, rental_label, user_label_of
+from dumont_iac.provider.policy_state import held_by_policy
 from dumont_iac.provider.rentals import (
     DELETE_TIMEOUT_SECONDS,
     destroy_after_failure,
-    price_of,
-    ssh_command_of,
-    status_of,
+    rental_outputs,
 )
 from dumont_iac.provider.renting import (
     TERMINAL,
@@ -128,22 +126,28 @@ class GpuInstanceProvider(SchemaProvider[GpuInstanceArgs]):
                 f"GPU {args.logical_name} ({logical_id}): {exc}; contract {contract_id} was "
                 "destroyed, so nothing is left billing"
             ) from exc
-        return CreateResult(logical_id, self.outs(args, **_outputs(logical_id, instance)))
+        return CreateResult(logical_id, self.outs(args, **rental_outputs(logical_id, instance)))
 
     # --- read ------------------------------------------------------------------------------
 
     def read(self, id_: str, props: dict) -> ReadResult:
         # Cached: every GPU of a refresh shares one listing instead of one list call each.
         instance = _current(MarketplaceClient(), id_, props.get("contract_id"), cached=True)
-        if instance is None:
-            return self.gone()
         args = self.args(props)
         inputs = {k: v for k, v in props.items() if k in fields_of(GpuInstanceArgs).arguments}
+        if _off_course(instance, args):
+            held = held_by_policy(id_)
+            if held is not None:
+                # Moving or asleep by policy: the same GPU, its inputs as declared.
+                kept = {**props, "status": held.phase, "status_message": held.reason}
+                return ReadResult(id_, kept, inputs)
+        if instance is None:
+            return self.gone()
         # Outputs show the live label and intended state, so the next deploy corrects drift.
         live = args.model_copy(update={"label": user_label_of(instance.label)})
         if instance.intended_status in ("running", "stopped"):
             live = live.model_copy(update={"desired_state": instance.intended_status})
-        return ReadResult(id_, self.outs(live, **_outputs(id_, instance)), inputs)
+        return ReadResult(id_, self.outs(live, **rental_outputs(id_, instance)), inputs)
 
     # --- update ----------------------------------------------------------------------------
 
@@ -173,7 +177,7 @@ class GpuInstanceProvider(SchemaProvider[GpuInstanceArgs]):
             )
         else:
             instance = client.instance(instance.id) or instance
-        return UpdateResult(self.outs(new, **_outputs(id_, instance)))
+        return UpdateResult(self.outs(new, **rental_outputs(id_, instance)))
 
     # --- delete ----------------------------------------------------------------------------
 
@@ -217,6 +221,15 @@ def _current(
     return max(rentals, key=lambda i: i.id) if rentals else None
 
 
+def _off_course(instance: Instance | None, args: GpuInstanceArgs) -> bool:
+    """Not where the declaration wants it: gone, dead, or not in its desired state."""
+    return (
+        instance is None
+        or (instance.actual_status or "") in TERMINAL
+        or (instance.intended_status or args.desired_state) != args.desired_state
+    )
+
+
 def _is_gone(client: MarketplaceClient, contract_id: int) -> bool:
     return client.instance(contract_id) is None
 
@@ -249,37 +262,3 @@ def _apply_state(client: MarketplaceClient, instance: Instance, desired: str) ->
     else:
         client.start(instance.id)
     return True
-
-
-def _outputs(logical_id: str, instance: Instance) -> dict:
-    return {
-        "logical_id": logical_id,
-        "contract_id": instance.id,
-        "machine_id": instance.machine_id,
-        "gpu_name": instance.gpu_name,
-        "num_gpus": instance.num_gpus,
-        "vram_gb": round(instance.gpu_ram / 1000, 1) if instance.gpu_ram else None,
-        "price_per_hour": price_of(instance),
-        "status": status_of(instance),
-        "outbid_by": _outbid_by(instance),
-        "status_message": instance.status_msg,
-        "ssh_host": instance.ssh_host,
-        "ssh_port": instance.ssh_port,
-        "ssh_command": ssh_command_of(instance),
-        "public_ip": instance.public_ipaddr,
-        "region": instance.geolocation,
-    }
-
-
-_PRICE = re.compile(r"\$\s*([0-9]+(?:\.[0-9]+)?)\s*/\s*h")
-
-
-def _outbid_by(instance: Instance) -> float | None:
-    """The winning bid when an interruptible rental lost its GPUs to one (meant to run, but
-    stopped); the marketplace's message names it, else its current minimum bid stands for it."""
-    if not (instance.is_bid and instance.intended_status == "running"):
-        return None
-    if instance.actual_status != "stopped" or "outbid" not in (instance.status_msg or "").lower():
-        return None
-    named = _PRICE.search(instance.status_msg or "")
-    return float(named.group(1)) if named else instance.min_bid

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Collection
 
 from dumont_iac.clients.marketplace import MarketplaceClient
@@ -63,3 +64,38 @@ def destroy_all(client: MarketplaceClient, contract_ids: Collection[int], what: 
 
 def _none_listed(client: MarketplaceClient, contract_ids: frozenset[int]) -> bool:
     return not any(instance.id in contract_ids for instance in client.instances())
+
+
+def rental_outputs(logical_id: str, instance: Instance) -> dict:
+    """What one rental shows as a GPU's outputs (GpuInstance, a warm pool's primary)."""
+    return {
+        "logical_id": logical_id,
+        "contract_id": instance.id,
+        "machine_id": instance.machine_id,
+        "gpu_name": instance.gpu_name,
+        "num_gpus": instance.num_gpus,
+        "vram_gb": round(instance.gpu_ram / 1000, 1) if instance.gpu_ram else None,
+        "price_per_hour": price_of(instance),
+        "status": status_of(instance),
+        "outbid_by": outbid_by(instance),
+        "status_message": instance.status_msg,
+        "ssh_host": instance.ssh_host,
+        "ssh_port": instance.ssh_port,
+        "ssh_command": ssh_command_of(instance),
+        "public_ip": instance.public_ipaddr,
+        "region": instance.geolocation,
+    }
+
+
+_PRICE = re.compile(r"\$\s*([0-9]+(?:\.[0-9]+)?)\s*/\s*h")
+
+
+def outbid_by(instance: Instance) -> float | None:
+    """The winning bid when an interruptible rental lost its GPUs to one (meant to run, but
+    stopped); the marketplace's message names it, else its current minimum bid stands for it."""
+    if not (instance.is_bid and instance.intended_status == "running"):
+        return None
+    if instance.actual_status != "stopped" or "outbid" not in (instance.status_msg or "").lower():
+        return None
+    named = _PRICE.search(instance.status_msg or "")
+    return float(named.group(1)) if named else instance.min_bid

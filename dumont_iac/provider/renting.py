@@ -17,7 +17,13 @@ import time
 from typing import Literal, Protocol
 
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.clients.marketplace.models import HOURS_PER_MONTH, Instance, Offer, RentRequest
+from dumont_iac.clients.marketplace.models import (
+    HOURS_PER_MONTH,
+    Instance,
+    Offer,
+    RentRequest,
+    VolumeAttachment,
+)
 from dumont_iac.clients.marketplace.offer_filter import OfferFilter
 from dumont_iac.costs import ResourceCost
 from dumont_iac.errors import (
@@ -81,14 +87,19 @@ def rent_cheapest(
     *,
     target_state: Literal["running", "stopped"] = "running",
     gate: OfferGate | None = None,
+    machine_id: int | None = None,
+    volume: VolumeAttachment | None = None,
 ) -> int:
     """Rent the first satisfying offer in the arguments' order (the cheapest of the most
     preferred GPU model that has one, or the cheapest of all), under ``label``; returns the
-    contract id.
+    contract id. ``machine_id`` keeps to one machine (a warm pool's host), and ``volume``
+    attaches a local volume (which lives on that machine).
 
     A taken offer moves on to the next one, at most ``MAX_OFFERS_TRIED`` times. When the shared
     (cached) search runs out of candidates, the marketplace is searched again once."""
     wanted = offer_filter_for(args)
+    if machine_id is not None:
+        wanted = wanted.model_copy(update={"machine_id": machine_id})
     taken: list[int] = []
     found = 0
     for fresh in (False, True):
@@ -101,7 +112,10 @@ def rent_cheapest(
                 _release(client.base_url, offer.id)
                 continue
             try:
-                rental = client.rent(offer.id, _request(args, offer, target_state), label=label)
+                request = rent_request(args, offer, target_state).model_copy(
+                    update={"volume": volume}
+                )
+                rental = client.rent(offer.id, request, label=label)
             except BaseException as exc:
                 if gate is not None:
                     gate.release(offer)
@@ -110,9 +124,7 @@ def rent_cheapest(
                 log.info("%s: offer %d was taken before it could be rented", label, offer.id)
                 taken.append(offer.id)
                 if len(taken) >= MAX_OFFERS_TRIED:
-                    raise NoMatchingOffer(
-                        _no_offer_sentence(client, wanted, found, taken)
-                    ) from None
+                    raise NoMatchingOffer(no_offer_sentence(client, wanted, found, taken)) from None
                 continue
             finally:
                 _release(client.base_url, offer.id)
@@ -122,7 +134,7 @@ def rent_cheapest(
                 rental.instance_id, " (recovered by label)" if rental.recovered else "",
             )  # fmt: skip
             return rental.instance_id
-    raise NoMatchingOffer(_no_offer_sentence(client, wanted, found, taken))
+    raise NoMatchingOffer(no_offer_sentence(client, wanted, found, taken))
 
 
 def price_rentals(
@@ -258,7 +270,7 @@ def not_ready_in_time(
     )
 
 
-def _request(
+def rent_request(
     args: GpuConstraints, offer: Offer, target_state: Literal["running", "stopped"]
 ) -> RentRequest:
     storage = args.disk_gb * (offer.storage_cost or 0.0) / HOURS_PER_MONTH
@@ -302,7 +314,7 @@ _ARGUMENT_OF = {
 _RELAXED = {"gpu_names": (), "regions": (), "verified_only": False}
 
 
-def _no_offer_sentence(
+def no_offer_sentence(
     client: MarketplaceClient, wanted: OfferFilter, found: int, taken: list[int]
 ) -> str:
     """Why nothing could be rented, in the user's argument names: the one constraint that

@@ -54,6 +54,7 @@ class DumontResource(dynamic.Resource, Generic[ArgsT]):
     ) -> None:
         if args is not None and kwargs:
             raise TypeError(f"pass either {self.model.__name__} or keyword arguments, not both")
+        kwargs = self.program_arguments(kwargs)
         values: Any = args if args is not None else kwargs
         kind = schema.fields_of(self.model).name
         props = schema.resource_properties(self.model, values, f"{kind} {resource_name!r}")
@@ -76,6 +77,12 @@ class DumontResource(dynamic.Resource, Generic[ArgsT]):
             setattr(self, name, output.apply(functools.partial(_typed, self.model, name)))
         outputs = pulumi.Output.all(**{name: getattr(self, name) for name in names})
         outputs.apply(functools.partial(_warn, self, self.model))
+
+    @classmethod
+    def program_arguments(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The keywords as the model names them; a resource taking program-side references
+        (a policy's ``gpu=``) converts them here."""
+        return kwargs
 
     def __getattr__(self, name: str) -> pulumi.Output[Any]:
         # Every output is set as an attribute in __init__; this only tells type checkers that

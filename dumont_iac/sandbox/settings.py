@@ -15,3 +15,5 @@ class SandboxSettings:
     speed: float = 1.0
     # "realistic" (the marketplace's documented gaps), "off", or a scale factor as text ("0.1")
     rate_limits: str = "realistic"
+    # moto's server of the world, for the /_sandbox/aws/ faults; None: a sandbox without AWS
+    aws_endpoint_url: str | None = None

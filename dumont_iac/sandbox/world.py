@@ -12,6 +12,7 @@ world has no AWS and says so.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from collections.abc import Iterator
@@ -19,19 +20,18 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from dumont_iac.clients.aws.session import AwsAccess
 from dumont_iac.control_plane.cli import bootstrap
 from dumont_iac.control_plane.server import ControlPlaneHandle, start_control_plane
 from dumont_iac.control_plane.settings import ControlPlaneSettings
+from dumont_iac.sandbox.marketplace.aws import MOTO_CREDENTIALS
 from dumont_iac.sandbox.server import SandboxHandle, start_sandbox
 from dumont_iac.sandbox.settings import SandboxSettings
 
 # moto's server answers any credentials; these only keep boto3 from looking for real ones.
-AWS_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
+AWS_CREDENTIALS = MOTO_CREDENTIALS
 CONTROL_PLANE_USER = "sandbox"
+LEASE_REAL_SECONDS = 30.0
 
 
 @dataclass
@@ -74,10 +74,15 @@ def start_world(
     ports: tuple[int, int, int] = (0, 0, 0),
     with_aws: bool = True,
 ) -> tuple[World, ExitStack]:
-    """Start the three services (ports 0 pick free ones); the stack stops them in reverse."""
+    """Start the three services (ports 0 pick free ones); the stack stops them in reverse.
+    AWS comes first, so the marketplace's fault surface can terminate its VMs."""
     market_port, control_plane_port, aws_port = ports
     stack = ExitStack()
     try:
+        aws = _start_aws(host, aws_port) if with_aws else None
+        if aws is not None:
+            stack.callback(aws.stop)
+            settings = dataclasses.replace(settings, aws_endpoint_url=aws.url)
         market = start_sandbox(settings, host, market_port)
         stack.callback(market.stop)
         key = _control_plane_user(control_plane_db, control_plane_key)
@@ -87,15 +92,16 @@ def start_world(
                 marketplace_url=market.url,
                 marketplace_key=settings.api_key,
                 marketplace_pacing=_client_pacing(settings.rate_limits),
+                # Leases are counted on the sandbox's clock; 30 real seconds of lease keep a
+                # long failover's renewals well clear of a busy machine's scheduling delays.
+                lease_seconds=LEASE_REAL_SECONDS * max(1.0, settings.speed),
+                aws=_aws_access(aws),
             ),
             host=host,
             port=control_plane_port,
             clock=market.clock,
         )
         stack.callback(control_plane.stop)
-        aws = _start_aws(host, aws_port) if with_aws else None
-        if aws is not None:
-            stack.callback(aws.stop)
     except BaseException:
         stack.close()
         raise
@@ -107,6 +113,13 @@ def running_world(settings: SandboxSettings, **kwargs: Any) -> Iterator[World]:
     world, stack = start_world(settings, **kwargs)
     with stack:
         yield world
+
+
+def _aws_access(aws: Aws | None) -> AwsAccess | None:
+    if aws is None:
+        return None
+    return AwsAccess(aws.url, AWS_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                     AWS_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
 
 
 def aws_available() -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from dumont_iac.provider.gpu_instance import logical_id_of
+from dumont_iac.provider.labels import standby_id
 from dumont_iac.testing.driver import Deployment
 
 
@@ -109,15 +110,18 @@ class Market:
 
 
 def assert_rentals_match(market: Market, deployment: Deployment) -> None:
-    """Exactly the rentals the stack's state declares: one per GPU and one per fleet member,
-    no orphan, no duplicate."""
+    """Exactly the rentals the stack's state declares: one per GPU, one per fleet member and
+    one per warm-pool standby, no orphan, no duplicate."""
     declared: dict[str, Any] = {}  # logical id -> the contract id the state records
     for resource in deployment.state.resources.values():
         if "members" in resource.outputs:  # a GpuFleet: its members are the GPUs
             for member in resource.outputs["members"]:
                 declared[member["logical_id"]] = member["contract_id"]
-        else:
-            declared[resource.id] = resource.outputs["contract_id"]
+            continue
+        declared[resource.id] = resource.outputs["contract_id"]
+        # A WarmPool: its standbys carry the pool's id and their index.
+        for index, contract_id in enumerate(resource.outputs.get("standby_contract_ids", []), 1):
+            declared[standby_id(resource.id, index)] = contract_id
     wanted = sorted(declared)
     held = sorted(str(logical_id_of(i["label"])) for i in market.managed())
     assert held == wanted, f"rentals carry {held}, the stack declares {wanted}"

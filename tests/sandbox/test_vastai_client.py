@@ -185,3 +185,21 @@ def test_create_instances_rents_every_offer_in_one_call(vastai, sandbox):
     listed = vastai.json("show", "instances")
     assert sorted(row["id"] for row in listed) == sorted(answer["new_contracts"])
     assert {row["label"] for row in listed} == {"cli-bulk"}
+
+
+def test_the_client_reads_a_crashed_instance_and_a_set_gpu_utilisation(vastai, sandbox):
+    offers = vastai.json("search", "offers", "num_gpus=1", "-o", "dph")[:2]
+    crashing, idle = (
+        vastai.json("create", "instance", str(o["id"]), "--image", "ubuntu:22.04")["new_contract"]
+        for o in offers
+    )
+    sandbox.clock.advance(120)  # past the image pulls
+    with sandbox.client() as http:
+        assert http.post(f"/_sandbox/instances/{crashing}/fail").status_code == 200
+        set_idle = http.put(f"/_sandbox/instances/{idle}/utilization", json={"gpu_util": 2.5})
+        assert set_idle.status_code == 200, set_idle.text
+    crashed = vastai.json("show", "instance", str(crashing))
+    listed = {row["id"]: row for row in vastai.json("show", "instances")}
+    assert crashed["actual_status"] == "exited" and "crashed" in crashed["status_msg"]
+    assert listed[idle]["gpu_util"] == 2.5 and listed[idle]["actual_status"] == "running"
+    assert listed[crashing]["gpu_util"] == 0.0

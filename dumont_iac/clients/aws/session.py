@@ -7,9 +7,11 @@ boto3 itself) sends every call to moto's server in the sandbox, or to an S3-comp
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -38,6 +40,16 @@ NOT_FOUND = frozenset({"InvalidInstanceID.NotFound", "InvalidInstanceID.Malforme
                        "InvalidGroup.NotFound", "InvalidSubnetID.NotFound"})  # fmt: skip
 
 
+@dataclass(frozen=True)
+class AwsAccess:
+    """Where AWS is and who calls it, when not from the environment: a control plane that the
+    sandbox points at moto's server. Fields left None fall back to boto3's own chain."""
+
+    endpoint_url: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+
+
 def region_or_default(region: str | None) -> str:
     return (
         region
@@ -47,12 +59,41 @@ def region_or_default(region: str | None) -> str:
     )
 
 
-def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> Any:
-    """A boto3 client for ``service`` with the library's retry policy."""
-    return boto3.session.Session().client(
+def client(
+    service: str,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    access: AwsAccess | None = None,
+) -> Any:
+    """A boto3 client for ``service`` with the library's retry policy. ``endpoint_url`` (an
+    S3-compatible store) wins over ``access.endpoint_url``, which wins over the environment."""
+    # The environment is part of the key: a process may be pointed at another AWS later.
+    environment = tuple(os.environ.get(name) for name in _ENVIRONMENT)
+    return _client(
+        service, region_or_default(region), endpoint_url, access or AwsAccess(), environment
+    )
+
+
+_ENVIRONMENT = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE")
+
+
+@functools.lru_cache(maxsize=64)
+def _client(
+    service: str,
+    region: str,
+    endpoint_url: str | None,
+    access: AwsAccess,
+    environment: tuple[str | None, ...],
+) -> Any:
+    # Building a client loads the service's whole model (a large part of a second): agents
+    # that look at EC2 every few seconds share one per place; boto3 clients are thread-safe.
+    return boto3.session.Session(
+        aws_access_key_id=access.access_key_id,
+        aws_secret_access_key=access.secret_access_key,
+    ).client(
         service,  # type: ignore[call-overload]
-        region_name=region_or_default(region),
-        endpoint_url=endpoint_url or None,
+        region_name=region,
+        endpoint_url=endpoint_url or access.endpoint_url or None,
         config=RETRIES,
     )
 

@@ -35,12 +35,16 @@ from dumont_iac.control_plane.models.responses import (
     BudgetOut,
     BudgetSpend,
     EventList,
+    GpuSettingsList,
     GpuSettingsOut,
+    GpuStateOut,
     HealthOut,
     ReadinessOut,
     StatusOut,
+    WarmPoolOut,
     WarmPoolStatus,
 )
+from dumont_iac.control_plane.models.warm_pools import WarmPoolRegistration
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -93,6 +97,10 @@ class ControlPlaneClient:
         path = f"{API}/failover/settings/global"
         return self._call(GlobalFailoverSettings, "PUT", path, WRITE, settings)
 
+    def gpus_with_settings(self) -> list[GpuSettingsOut]:
+        """Every GPU with its own failover settings (a FailoverPolicy), effective values."""
+        return self._get(GpuSettingsList, f"{API}/failover/settings/machines").gpus
+
     def gpu_settings(self, gpu_id: str) -> GpuSettingsOut:
         return self._get(GpuSettingsOut, f"{API}/failover/settings/machines/{gpu_id}")
 
@@ -121,7 +129,21 @@ class ControlPlaneClient:
     def warm_pool(self, gpu_id: str) -> WarmPoolStatus:
         return self._get(WarmPoolStatus, f"{API}/warmpool/status/{gpu_id}")
 
+    def warm_pool_registration(self, gpu_id: str) -> WarmPoolOut | None:
+        return self._get_or_none(WarmPoolOut, f"{API}/warmpool/pools/{gpu_id}")
+
+    def put_warm_pool(self, gpu_id: str, registration: WarmPoolRegistration) -> WarmPoolOut:
+        path = f"{API}/warmpool/pools/{gpu_id}"
+        return self._call(WarmPoolOut, "PUT", path, WRITE, registration)
+
+    def delete_warm_pool(self, gpu_id: str) -> None:
+        self._forget(f"{API}/warmpool/pools/{gpu_id}")
+
     # --- failover ----------------------------------------------------------------------------
+
+    def gpu_state(self, gpu_id: str) -> GpuStateOut:
+        """What the control plane is doing with the GPU (failover, hibernation, a hold)."""
+        return self._get(GpuStateOut, f"{API}/gpus/{gpu_id}/state")
 
     def execute_failover(
         self, gpu_id: str, kind: str = "restart", *, request_id: str | None = None

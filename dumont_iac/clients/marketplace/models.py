@@ -130,6 +130,7 @@ class Instance(_Row):
     start_date: float | None = None
     end_date: float | None = None
     volume_info: Any = None
+    gpu_util: float | None = None  # percent busy, as the marketplace reports it
 
     @property
     def is_ready(self) -> bool:

@@ -18,12 +18,6 @@ class WatchingAgent(Agent):
         return f"watching; acting on {self.kind} is not implemented yet"
 
 
-class MarketMonitor(WatchingAgent):
-    name = "market_monitor"
-    description = "Watches the health and prices of the GPUs' contracts."
-    kind = "contract health"
-
-
 class AutoHibernation(WatchingAgent):
     name = "auto_hibernation"
     description = "Pauses idle GPUs and destroys long-paused ones, per hibernation policy."

@@ -11,6 +11,7 @@ from typing import Any
 
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace.models import Instance
+from dumont_iac.control_plane.failover.context import GpuContext
 from dumont_iac.provider.labels import LABEL_MARK, LABEL_SEPARATOR
 
 STOPPED = frozenset({"stopped", "exited", "inactive"})
@@ -36,8 +37,9 @@ def current_contract(client: MarketplaceClient, gpu_id: str) -> Instance:
     return max(found, key=lambda instance: instance.id)  # the newest is the current one
 
 
-def restart(client: MarketplaceClient, gpu_id: str) -> dict[str, Any]:
-    contract = current_contract(client, gpu_id)
+def restart(ctx: GpuContext) -> dict[str, Any]:
+    client = ctx.market
+    contract = current_contract(client, ctx.gpu_id)
     state = (contract.actual_status or "").lower()
     if state in STOPPED or (contract.intended_status or "").lower() in STOPPED:
         client.start(contract.id)

@@ -1,12 +1,13 @@
 """The standby manager: executes requested failover actions, each under its GPU's lease.
 
 Per tick it looks for GPUs with open actions whose lease is free or expired, takes the lease,
-claims the oldest action, checks the user's safeguards (failovers per day, seconds
-between), runs it while a ``LeaseKeeper`` renews the lease, records the outcome
-with the same lease token, and releases the lease. Two replicas ticking together never both
-claim an action: the lease upsert lets exactly one of them in. A replica killed mid-action
-leaves its lease to expire; the next tick of another replica takes it over (``lease.taken_over``)
-and runs the action again, so actions must be safe to repeat (``restart`` is).
+claims the oldest action, checks the GPU's safeguards (failovers per day, seconds between),
+runs it (``restart``, or ``failover``: see ``control_plane.failover``) while a ``LeaseKeeper``
+renews the lease, records the outcome with the same lease token, and releases the lease.
+Two replicas ticking together never both claim an action: the lease upsert lets exactly one
+of them in. A replica killed mid-action leaves its lease to expire; the next tick of another
+replica takes it over (``lease.taken_over``) and runs the action again, so actions must be
+safe to repeat (``restart`` is; ``failover`` looks where the GPU's marker is before moving).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from dumont_iac.clients.aws.session import AwsAccess
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.control_plane.agents.base import Agent
 from dumont_iac.control_plane.agents.restart import NoContract, restart
 from dumont_iac.control_plane.events import EventLog
+from dumont_iac.control_plane.failover.context import CannotFailOver, GpuContext
+from dumont_iac.control_plane.failover.execute import failover
 from dumont_iac.control_plane.leases import Lease, LeaseKeeper, Leases
 from dumont_iac.control_plane.metrics import AgentMetrics
 from dumont_iac.control_plane.policy import hold_refusal, safeguard_refusal
@@ -32,8 +36,8 @@ log = logging.getLogger(__name__)
 # GPUs looked at per tick: a tick stays bounded however many actions wait.
 GPUS_PER_TICK = 20
 
-ActionHandler = Callable[[MarketplaceClient, str], dict[str, Any]]
-HANDLERS: dict[str, ActionHandler] = {"restart": restart}
+ActionHandler = Callable[[GpuContext], dict[str, Any]]
+HANDLERS: dict[str, ActionHandler] = {"restart": restart, "failover": failover}
 
 
 class StandbyManager(Agent):
@@ -49,6 +53,7 @@ class StandbyManager(Agent):
         *,
         lease_seconds: float,
         metrics: AgentMetrics | None = None,
+        aws: AwsAccess | None = None,
     ) -> None:
         super().__init__()
         self._metrics = metrics
@@ -57,6 +62,7 @@ class StandbyManager(Agent):
         self._events = events
         self._marketplace = marketplace
         self._lease_seconds = lease_seconds
+        self._aws = aws
 
     @property
     def replica(self) -> str:
@@ -125,8 +131,10 @@ class StandbyManager(Agent):
                 self._store, action.user_id, action.gpu_id
             )
             if error is None:
-                result = HANDLERS[action.kind](self._marketplace(), action.gpu_id)
-        except (NoContract, DumontError) as exc:
+                ctx = GpuContext(self._store, self._events, self._marketplace(),
+                                 action.user_id, action.gpu_id, self._aws)  # fmt: skip
+                result = HANDLERS[action.kind](ctx)
+        except (NoContract, CannotFailOver, DumontError) as exc:
             error = str(exc)
         except Exception as exc:  # unexpected: fail the action rather than retry it forever
             error = f"{type(exc).__name__}: {exc}"

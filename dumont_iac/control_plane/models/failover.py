@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 from dumont_iac.control_plane.models.common import GPU_ID_EXAMPLE, Body, GpuId
 
 Strategy = Literal["warm_pool", "cpu_standby", "both", "disabled"]
-ActionKind = Literal["restart"]
+ActionKind = Literal["restart", "failover"]
 Zone = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}-[a-z]+-[0-9][a-z]?$")]
 RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,100}$")]
 MachineType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{0,63}$")]
@@ -108,8 +108,10 @@ class ExecuteRequest(Body):
     """Ask the control plane to act on a GPU now.
 
     ``restart`` starts the GPU's current contract (found by its label marker) when it is
-    stopped, and reboots it when it runs. Whichever replica holds the GPU's lease executes it,
-    once; the answer is the recorded request, to follow with ``GET /failover/status/{gpu_id}``.
+    stopped, and reboots it when it runs. ``failover`` moves the GPU now, by its strategy
+    (a manual failover: the current contract is given up even when it is healthy). Whichever
+    replica holds the GPU's lease executes it, once; the answer is the recorded request, to
+    follow with ``GET /failover/status/{gpu_id}``.
     """
 
     gpu_id: GpuId

@@ -32,6 +32,10 @@ class GpuSettingsOut(BaseModel):
     stats: FailoverStats
 
 
+class GpuSettingsList(BaseModel):
+    gpus: list[GpuSettingsOut]
+
+
 class GpuSettingsDeleted(GpuSettingsOut):
     deleted: bool
 
@@ -100,6 +104,19 @@ class WarmPoolStatus(BaseModel):
     failover_count: int
     last_failover_at: float | None
     error_message: str | None
+    registered: bool = False
+    standbys: int | None = None
+    primary_contract_id: int | None = None
+    standby_contract_ids: list[int] = []
+
+
+class WarmPoolOut(BaseModel):
+    gpu_id: str
+    host_machine_id: int
+    volume_id: int
+    standbys: int
+    volume_mount_path: str
+    gpu: dict[str, Any]
 
 
 class BudgetOut(BaseModel):
@@ -189,3 +206,14 @@ class AgentsOut(BaseModel):
     replica: str
     running: bool
     agents: list[AgentHealthOut]
+
+
+class GpuStateOut(BaseModel):
+    gpu_id: str
+    phase: str
+    since: float | None
+    reason: str | None
+    error: str | None
+    managed: bool
+    failovers_last_24h: int
+    last_failover_at: float | None

@@ -14,7 +14,11 @@ from dumont_iac.control_plane.models.failover import (
     GlobalFailoverSettings,
     GpuFailoverSettings,
 )
-from dumont_iac.control_plane.models.responses import GpuSettingsDeleted, GpuSettingsOut
+from dumont_iac.control_plane.models.responses import (
+    GpuSettingsDeleted,
+    GpuSettingsList,
+    GpuSettingsOut,
+)
 from dumont_iac.control_plane.routes.deps import CallerDep, StoreDep
 from dumont_iac.control_plane.store.documents import FAILOVER_GLOBAL, FAILOVER_GPU
 
@@ -40,6 +44,17 @@ def get_global(store: StoreDep, caller: CallerDep) -> dict[str, Any]:
 def put_global(body: GlobalFailoverSettings, store: StoreDep, caller: CallerDep) -> dict[str, Any]:
     store.documents.put(caller.user_id, FAILOVER_GLOBAL, body.model_dump())
     return body.model_dump()
+
+
+@router.get(
+    "/machines",
+    response_model=GpuSettingsList,
+    summary="Every GPU with its own failover settings, with its effective strategy",
+    responses=answers({"gpus": [GPU_SETTINGS_EXAMPLE]}),
+)
+def list_gpus(store: StoreDep, caller: CallerDep) -> dict[str, Any]:
+    found = store.documents.list(caller.user_id, FAILOVER_GPU)
+    return {"gpus": [policy.effective(store, caller.user_id, gpu_id) for gpu_id in found]}
 
 
 @router.get(

@@ -5,6 +5,7 @@ Every query filters on the user id first; there is no way to name another user's
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import Engine, delete, select
@@ -17,11 +18,19 @@ FAILOVER_GLOBAL = "failover_global"
 FAILOVER_GPU = "failover_gpu"
 STANDBY = "standby"
 RETENTION = "retention"
+# Registrations written by deployments (the providers).
+WARM_POOL = "warm_pool"
+# Runtime state the agents keep per GPU (keyed by logical GPU id).
+FAILOVER_STATE = "failover_state"  # a failover in progress, and the last one's outcome
+GPU_HEALTH = "gpu_health"  # consecutive failed health checks, and when last checked
+WARM_POOL_STATE = "warm_pool_state"
+STANDBY_STATE = "standby_state"
+STANDBY_COPY = "standby_copy"  # the workspace as last synced to the GPU's CPU standby
+HIBERNATION_STATE = "hibernation_state"
+GPU_HOLD = "gpu_hold"  # a budget stopped or destroyed the GPU: failover leaves it alone
 # Written by the budgets agent (key: the budget id; alerts: "<budget id>:<percent>").
 BUDGET_SPEND = "budget_spend"
 BUDGET_ALERT = "budget_alert"
-# A GPU some policy holds stopped or destroyed (key: the GPU id): the failover agent leaves it.
-GPU_HOLD = "gpu_hold"
 
 
 class Documents:
@@ -47,6 +56,26 @@ class Documents:
                 .order_by(documents.c.key)
             ).all()
         return {row.key: row.body for row in rows}
+
+    def all_of_kind(
+        self, kind: str, limit: int = 1_000
+    ) -> builtins.list[tuple[int, str, dict[str, Any]]]:
+        """``(user_id, key, body)`` of every user's documents of ``kind``: for the agents, which
+        act for every user (each action still under that user's GPU lease)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(documents.c.user_id, documents.c.key, documents.c.body)
+                .where(documents.c.kind == kind)
+                .order_by(documents.c.updated_at)
+                .limit(limit)
+            ).all()
+        return [(row.user_id, row.key, row.body) for row in rows]
+
+    def merge(self, user_id: int, kind: str, key: str, **changes: Any) -> dict[str, Any]:
+        """Update some fields of a document (created when absent); the new body."""
+        body = {**(self.get(user_id, kind, key) or {}), **changes}
+        self.put(user_id, kind, body, key=key)
+        return body
 
     def put(self, user_id: int, kind: str, body: dict[str, Any], key: str = "") -> None:
         values = {

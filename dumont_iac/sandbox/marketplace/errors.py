@@ -14,6 +14,7 @@ them in one place as ``{"success": false, "error": code, "msg": ...}``.
         ├── NoSuchInstance       404 no_such_instance
         ├── NoSuchVolume         404 no_such_volume
         ├── NoSuchFile           404 no_such_file (a workspace file, on the /_sandbox/ surface)
+        ├── NoSuchVm             404 no_such_vm (an EC2 VM of the world's AWS, same surface)
         └── AuthError            401 auth_error / 403 when no key at all
 
 A 429 is ``core.errors.RateLimited``, raised by the shared rate limiter; the envelope answers it
@@ -96,4 +97,17 @@ class NoSuchFile(MarketplaceError):
             f"Instance {instance_id} has no workspace file {path!r}.",
             instance_id=instance_id,
             path=path,
+        )
+
+
+class NoSuchVm(MarketplaceError):
+    status = 404
+    code = "no_such_vm"
+
+    def __init__(self, ec2_instance_id: str, region: str) -> None:
+        super().__init__(
+            f"No EC2 instance {ec2_instance_id} in {region} on the world's AWS; pass ?region= "
+            "when it runs in another region.",
+            ec2_instance_id=ec2_instance_id,
+            region=region,
         )

@@ -1,9 +1,11 @@
 """The marketplace's part of the ``/_sandbox/`` surface: make the market misbehave on purpose.
 
 Only the key the sandbox was started with may call it. Market events (another tenant takes an
-offer, an outbid, a machine failure, image pulls that never finish) and other tenants change
-the store; an instance's workspace files are written and read here. Transport faults, the clock
-and the rate limits are the core's part of the surface (``core.surface``).
+offer or a stopped instance's GPUs, an outbid, a machine or a container failure, image pulls
+that never finish, a GPU utilisation) and other tenants change the store; an EC2 VM of the
+world's AWS can be terminated out of band; an instance's workspace files are written and read
+here. Transport faults, the clock and the rate limits are the core's part of the surface
+(``core.surface``).
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import base64
 import secrets
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from dumont_iac.sandbox.core.auth import require_sandbox_key
 from dumont_iac.sandbox.core.surface import example as _example
+from dumont_iac.sandbox.marketplace import aws
 from dumont_iac.sandbox.marketplace.deps import get_store
 from dumont_iac.sandbox.marketplace.errors import InvalidArgs
 from dumont_iac.sandbox.marketplace.store.instances import MAX_STALLS
@@ -78,6 +81,75 @@ def fail_machine(machine_id: Id, request: Request) -> dict[str, Any]:
 )
 def recover_machine(machine_id: Id, request: Request) -> dict[str, Any]:
     return {"success": True, **get_store(request).recover_machine(machine_id)}
+
+
+@router.post(
+    "/machines/{machine_id}/release",
+    summary="Other tenants leave the machine: their leases end and waiting instances start",
+    responses=_example({"success": True, "machine_id": 17, "released": 1}),
+)
+def release_machine(machine_id: Id, request: Request) -> dict[str, Any]:
+    return {"success": True, **get_store(request).release_machine(machine_id)}
+
+
+@router.post(
+    "/instances/{instance_id}/fail",
+    summary="The instance's container crashes (its machine stays up): it exits for good",
+    responses=_example(
+        {"success": True, "instance_id": 26000001, "machine_id": 17, "gpus_out_of_service": 1}
+    ),
+)
+def fail_instance(instance_id: Id, request: Request) -> dict[str, Any]:
+    return {"success": True, **get_store(request).fail_instance(instance_id)}
+
+
+@router.post(
+    "/instances/{instance_id}/take_gpus",
+    summary="Another tenant takes the GPUs this stopped instance needs: a start then waits",
+    responses=_example(
+        {"success": True, "instance_id": 26000001, "machine_id": 17, "gpus_taken": 1}
+    ),
+)
+def take_gpus(instance_id: Id, request: Request) -> dict[str, Any]:
+    return {"success": True, **get_store(request).take_gpus(instance_id)}
+
+
+class Utilization(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"gpu_util": 0.0}]})
+    gpu_util: float = Field(ge=0, le=100, description="GPU utilisation in percent.")
+
+
+@router.put(
+    "/instances/{instance_id}/utilization",
+    summary="Set what the instance's GPUs report busy (gpu_util), until it stops",
+    responses=_example({"success": True, "instance_id": 26000001, "gpu_util": 0.0}),
+)
+def set_utilization(instance_id: Id, body: Utilization, request: Request) -> dict[str, Any]:
+    return {"success": True, **get_store(request).set_utilization(instance_id, body.gpu_util)}
+
+
+@router.post(
+    "/aws/instances/{ec2_instance_id}/terminate",
+    summary="An EC2 VM is terminated out of band (on the world's AWS, moto's server)",
+    responses=_example(
+        {
+            "success": True,
+            "ec2_instance_id": "i-0123456789abcdef0",
+            "region": "us-east-1",
+            "previous_state": "running",
+            "state": "shutting-down",
+        }
+    ),
+)
+def terminate_vm(
+    ec2_instance_id: Annotated[str, Path(pattern=r"^i-[0-9a-f]{8,32}$", max_length=34)],
+    request: Request,
+    region: Annotated[str, Query(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", max_length=30)] = (
+        aws.DEFAULT_REGION
+    ),
+) -> dict[str, Any]:
+    endpoint = request.app.state.settings.aws_endpoint_url
+    return {"success": True, **aws.terminate_vm(endpoint, ec2_instance_id, region)}
 
 
 class StallSpec(BaseModel):

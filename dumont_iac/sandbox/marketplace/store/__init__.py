@@ -12,18 +12,22 @@ running or rebooting, and by leases of other tenants (a taken offer, a winning b
 
 Client mistakes raise ``marketplace.errors`` exceptions; nothing else is raised for bad input.
 The parts: ``base`` (database, clock, GPU accounting), ``offers``, ``instances``, ``volumes``
-(with the account and SSH keys), ``workspace`` (instances' files), ``schema`` (the tables, as
+(with the account and SSH keys), ``workspace`` (instances' files), ``faults`` (an instance's
+crash, GPUs taken from under it, its GPU utilisation), ``schema`` (the tables, as
 migrations), ``rows`` (API shapes, typed in ``shapes``).
 """
 
 from dumont_iac.sandbox.marketplace.store.base import StoreBase
+from dumont_iac.sandbox.marketplace.store.faults import FaultActions
 from dumont_iac.sandbox.marketplace.store.instances import InstanceActions
 from dumont_iac.sandbox.marketplace.store.offers import OfferActions
 from dumont_iac.sandbox.marketplace.store.volumes import VolumeActions
 from dumont_iac.sandbox.marketplace.store.workspace import WorkspaceActions
 
 
-class Store(OfferActions, InstanceActions, VolumeActions, WorkspaceActions, StoreBase):
+class Store(
+    OfferActions, InstanceActions, VolumeActions, WorkspaceActions, FaultActions, StoreBase
+):
     """``Store(settings, clock)``: opens or creates the database at ``settings.db_path`` and
     seeds the market from ``settings.seed`` when it is new; thread-safe; ``close()`` it."""
 

@@ -367,6 +367,8 @@ class InstanceActions(StoreBase):
     def _start(self, row: Any) -> Outcome:
         if row["actual"] == "offline":
             return {"success": False, "msg": OFFLINE_MSG.format(m=row["machine_id"])}
+        if row["actual"] == "exited":  # its container crashed: it never runs again
+            return {"success": False, "msg": row["status_msg"]}
         if row["actual"] in HOLDS_GPUS:
             self._db.execute("UPDATE instances SET intended = 'running' WHERE id = ?", (row["id"],))
             return {"success": True}

@@ -7,7 +7,7 @@ start in realistic, disjoint ranges and are never reused, so a taken ask id neve
 
 Never edit a released step: a file written by an older release runs only the steps after its
 own version. Step 1 is the first released schema, exactly; step 2 adds instances' workspace
-files.
+files; step 3 an instance's GPU utilisation set through the /_sandbox/ surface.
 """
 
 from __future__ import annotations
@@ -104,8 +104,26 @@ def _workspace_files(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+# A GPU utilisation a test sets on a running instance. It lasts while the instance holds its
+# GPUs: the trigger clears it on every move to a status without them (stopped, outbid, out of
+# credit, failed, offline, destroyed), whichever code path makes the move.
+SCHEMA_3 = [
+    "ALTER TABLE instances ADD COLUMN gpu_util REAL",
+    "CREATE TRIGGER instances_gpu_util_reset AFTER UPDATE OF actual ON instances"
+    " WHEN NEW.gpu_util IS NOT NULL"
+    " AND NEW.actual NOT IN ('created', 'loading', 'running', 'rebooting')"
+    " BEGIN UPDATE instances SET gpu_util = NULL WHERE id = NEW.id; END",
+]
+
+
+def _gpu_utilisation(db: sqlite3.Connection) -> None:
+    for statement in SCHEMA_3:
+        db.execute(statement)
+
+
 MIGRATIONS = [
     Migration(1, "users, machines, offers, leases, instances, volumes, ssh keys", _first_schema),
     Migration(2, "instances' workspace files", _workspace_files),
+    Migration(3, "instances' GPU utilisation set by a test", _gpu_utilisation),
 ]
 LATEST = len(MIGRATIONS)

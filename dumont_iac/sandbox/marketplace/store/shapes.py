@@ -221,7 +221,7 @@ class Instance(TypedDict):
     gpu_totalram: int
     gpu_frac: float
     gpu_arch: str
-    gpu_util: float | None
+    gpu_util: float
     gpu_temp: float | None
     compute_cap: int
     cuda_max_good: float
@@ -410,3 +410,25 @@ class Counts(TypedDict):
     offers: int
     instances: int
     volumes: int
+
+
+class InstanceFailed(TypedDict):
+    instance_id: int
+    machine_id: int
+    gpus_out_of_service: int
+
+
+class GpusTaken(TypedDict):
+    instance_id: int
+    machine_id: int
+    gpus_taken: int
+
+
+class LeasesReleased(TypedDict):
+    machine_id: int
+    released: int
+
+
+class UtilizationSet(TypedDict):
+    instance_id: int
+    gpu_util: float
