@@ -71,3 +71,20 @@ def test_more_gpus_than_the_quota_is_refused(deployment_factory):
     with pytest.raises(DeploymentError) as failed:
         deployment_factory(too_many_gpus, project="budgets").preview()
     assert "declares 6 GPUs (workers 6), more than max_concurrent_gpus 4" in str(failed.value)
+
+
+def with_a_warm_pool() -> None:
+    from dumont_iac import WarmPool
+
+    WarmPool("pool", image=IMAGE, standbys=1, volume_size_gb=100, max_price_per_hour=0.6)
+    GpuInstance("train", image=IMAGE, max_price_per_hour=0.2)
+    Budget("monthly", limit_usd=500)
+
+
+def test_any_registered_resource_counts_through_its_own_cost(deployment_factory):
+    # Nothing in the budget names WarmPool: its provider's cost() prices it.
+    with pytest.raises(DeploymentError) as failed:
+        deployment_factory(with_a_warm_pool, project="budgets").preview()
+    text = str(failed.value)
+    assert "pool (WarmPool) $438.00" in text and "train (GpuInstance) $146.00" in text
+    assert "total $584.00" in text
