@@ -12,6 +12,7 @@ from typing import Any
 
 from dumont_iac.resources.base import DumontResource
 from dumont_iac.resources.budget import Budget
+from dumont_iac.resources.cpu_standby import CpuStandby
 from dumont_iac.resources.failover_policy import FailoverPolicy
 from dumont_iac.resources.gpu_fleet import GpuFleet
 from dumont_iac.resources.gpu_instance import GpuInstance
@@ -46,6 +47,7 @@ RESOURCES: tuple[ResourceEntry, ...] = (
     ResourceEntry(GpuInstance, "gpu_instance"),
     ResourceEntry(GpuFleet, "gpu_fleet"),
     ResourceEntry(WarmPool, "warm_pool"),
+    ResourceEntry(CpuStandby, "cpu_standby"),
     ResourceEntry(FailoverPolicy, "failover_policy"),
     ResourceEntry(Budget, "budget"),
 )

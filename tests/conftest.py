@@ -52,6 +52,11 @@ FILE_LAYERS = {
     "warm_pool/test_faults.py::test_gpus_taken_mid_placement_move_the_pool_to_the_next_machine": (
         "contract"
     ),
+    "cpu_standby/test_ec2.py": "contract",
+    "cpu_standby/test_model.py::test_a_program_with_a_standby_is_priced_before_deploy": "lifecycle",
+    "cpu_standby/test_frozen_blob.py": "contract",
+    "cpu_standby/test_lifecycle.py": "lifecycle",
+    "cpu_standby/test_faults.py": "lifecycle",
     "provider_core/test_provider_contract.py": "contract",
     "provider_core/test_provider_blobs.py": "contract",
     "provider_core/test_driver_lifecycle.py": "lifecycle",

@@ -7,6 +7,8 @@ def test_public_names_are_pinned_and_resolve():
     assert dumont_iac.__all__ == [
         "Budget",
         "BudgetArgs",
+        "CpuStandby",
+        "CpuStandbyArgs",
         "FailoverPolicy",
         "FailoverPolicyArgs",
         "GpuFleet",

@@ -88,3 +88,21 @@ def test_any_registered_resource_counts_through_its_own_cost(deployment_factory)
     text = str(failed.value)
     assert "pool (WarmPool) $438.00" in text and "train (GpuInstance) $146.00" in text
     assert "total $584.00" in text
+
+
+def with_a_cpu_standby() -> None:
+    from dumont_iac import CpuStandby
+
+    train = GpuInstance("train", image=IMAGE, max_price_per_hour=0.6)
+    CpuStandby("standby", gpu=train, instance_type="t3.medium")
+    Budget("monthly", limit_usd=400)
+
+
+def test_a_cpu_standby_counts_at_its_on_demand_price(deployment_factory):
+    with pytest.raises(DeploymentError) as failed:
+        deployment_factory(with_a_cpu_standby, project="budgets").preview()
+    text = str(failed.value)
+    # t3.medium on demand is 0.0416 $/h, about $30 a month before its disk.
+    assert "train (GpuInstance) $438.00" in text and "standby (CpuStandby) $" in text
+    figure = float(text.split("standby (CpuStandby) $")[1].split(" ")[0])
+    assert 30.3 < figure < 60

@@ -64,6 +64,14 @@ def write_agent_state(world: Any, pool_id: str, **body: Any) -> None:
     store.documents.put(user_id, WARM_POOL_STATE, body, key=pool_id)
 
 
+def hold_lease(world: Any, pool_id: str) -> None:
+    """Another replica holds the pool's lease for an hour: the world's own agents cannot act
+    on the pool, so what a test writes as the agent's state stays."""
+    state = world.control_plane.app.state
+    user_id = state.store.users.id_of(CONTROL_PLANE_USER)
+    assert state.leases.acquire(user_id, pool_id, "another-replica", 3_600 * 60) is not None
+
+
 def registered_pools(world: Any) -> dict[str, Any]:
     """Every warm pool registered with the world's control plane."""
     store = world.control_plane.app.state.store

@@ -9,6 +9,7 @@ from dumont_iac.testing.market import assert_rentals_match
 
 from .helpers import (
     assert_nothing_bills,
+    hold_lease,
     outputs,
     pool,
     registered_pools,
@@ -97,6 +98,7 @@ def test_while_the_control_plane_fails_over_the_pool_stays_and_shows_failover(
     stack = pool_stack(pool())
     stack.up()
     pool_id, before = stack.state.by_name("train").id, outputs(stack)
+    hold_lease(world, pool_id)  # the failover runs on another replica, and takes its time
     market.destroy(before["contract_id"])  # the primary is gone, no standby promoted yet
     write_agent_state(world, pool_id, state="failover")
     stack.refresh()

@@ -10,6 +10,8 @@ errs on the expensive side and says so in its basis.
 
 from __future__ import annotations
 
+from dumont_iac.costs import HOURS_PER_MONTH
+
 ON_DEMAND_PER_HOUR = {
     "t3.nano": 0.0052,
     "t3.micro": 0.0104,
@@ -29,6 +31,7 @@ ON_DEMAND_PER_HOUR = {
     "r5.large": 0.126,
 }
 SPOT_FRACTION = 0.4
+EBS_GP3_PER_GB_MONTH = 0.08
 
 
 def ec2_hourly(instance_type: str, spot: bool) -> tuple[float, str]:
@@ -41,3 +44,8 @@ def ec2_hourly(instance_type: str, spot: bool) -> tuple[float, str]:
     if spot:
         return round(rate * SPOT_FRACTION, 6), f"{basis}, spot at {SPOT_FRACTION:.0%} of on-demand"
     return rate, f"{basis}, on-demand"
+
+
+def ebs_hourly(size_gb: float) -> float:
+    """What a gp3 volume of ``size_gb`` bills per hour, $ (it bills whether the VM runs or not)."""
+    return round(size_gb * EBS_GP3_PER_GB_MONTH / HOURS_PER_MONTH, 6)

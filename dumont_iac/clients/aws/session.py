@@ -27,8 +27,9 @@ from dumont_iac.errors import AwsCapacityError, AwsError, AwsNotFound, AwsThrott
 
 DEFAULT_REGION = "us-east-1"
 # boto3's "standard" mode retries throttling and transient errors with backoff and a quota.
-RETRIES = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=10,
-                 read_timeout=30)  # fmt: skip
+# AWS_MAX_ATTEMPTS (boto3's own variable: attempts in all, the first one included) still
+# sets them: an explicit Config would otherwise override it.
+MAX_ATTEMPTS = 7
 
 THROTTLED = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded",
                        "SlowDown", "TooManyRequestsException"})  # fmt: skip
@@ -74,7 +75,7 @@ def client(
     )
 
 
-_ENVIRONMENT = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE")
+_ENVIRONMENT = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_MAX_ATTEMPTS")
 
 
 @functools.lru_cache(maxsize=64)
@@ -94,8 +95,18 @@ def _client(
         service,  # type: ignore[call-overload]
         region_name=region,
         endpoint_url=endpoint_url or access.endpoint_url or None,
-        config=RETRIES,
+        config=retries(),
     )
+
+
+def retries() -> Config:
+    attempts = os.environ.get("AWS_MAX_ATTEMPTS", "").strip()
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": int(attempts) if attempts.isdigit()
+                 else MAX_ATTEMPTS},
+        connect_timeout=10,
+        read_timeout=30,
+    )  # fmt: skip
 
 
 @contextmanager

@@ -8,20 +8,37 @@ from pydantic import ConfigDict, Field, IPvAnyAddress, StringConstraints, model_
 
 from dumont_iac.control_plane.models.common import GPU_ID_EXAMPLE, Body, GpuId
 from dumont_iac.control_plane.models.failover import Zone
+from dumont_iac.control_plane.models.gpus import GpuSpec
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,99}$")]
+Ec2InstanceId = Annotated[str, StringConstraints(pattern=r"^i-[0-9a-f]{8,17}$")]
+AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")]
 Email = Annotated[
     str, StringConstraints(pattern=r"^[^@\s\x00]{1,64}@[^@\s\x00]{1,190}\.[a-z]{2,}$")
 ]
 
 
 class StandbyAssociation(Body):
-    """The CPU standby VM that receives a GPU's data (registered by the deployment)."""
+    """The CPU standby VM that receives a GPU's data (registered by the deployment).
+
+    The first four fields are the association itself; the rest, all optional, tell the
+    control plane's standby agent which VM it is (``ec2_instance_id`` in ``region``), how
+    often to sync and check the GPU, when and whether to fail over and recover, and what a
+    GPU rented in the failed one's place must satisfy (``gpu``).
+    """
 
     cpu_instance_name: Name
     zone: Zone
     ip: IPvAnyAddress | None = None
     sync_enabled: bool = True
+    ec2_instance_id: Ec2InstanceId | None = None
+    region: AwsRegion | None = None
+    sync_interval_seconds: int | None = Field(default=None, ge=5, le=3_600)
+    health_check_interval_seconds: int | None = Field(default=None, ge=1, le=3_600)
+    failure_threshold: int | None = Field(default=None, ge=1, le=100)
+    auto_failover: bool | None = None
+    auto_recovery: bool | None = None
+    gpu: GpuSpec | None = None
 
     model_config = ConfigDict(
         strict=False,  # the address arrives as text and is parsed
@@ -32,6 +49,13 @@ class StandbyAssociation(Body):
                     "zone": "us-east-1a",
                     "ip": "10.0.3.17",
                     "sync_enabled": True,
+                    "ec2_instance_id": "i-0abc123def4567890",
+                    "region": "us-east-1",
+                    "sync_interval_seconds": 30,
+                    "health_check_interval_seconds": 10,
+                    "failure_threshold": 3,
+                    "auto_failover": True,
+                    "auto_recovery": True,
                 }
             ]
         },
@@ -42,12 +66,18 @@ class StandbyAssociation(Body):
     def _types(cls, data: Any) -> Any:
         # Lax mode is on for the address; keep every other field's type strict.
         if isinstance(data, dict):
-            for name in ("cpu_instance_name", "zone", "ip"):
+            for name in ("cpu_instance_name", "zone", "ip", "ec2_instance_id", "region"):
                 value = data.get(name)
                 if value is not None and not isinstance(value, str):
                     raise ValueError(f"{name} must be a string")
-            if "sync_enabled" in data and not isinstance(data["sync_enabled"], bool):
-                raise ValueError("sync_enabled must be a boolean")
+            for name in ("sync_enabled", "auto_failover", "auto_recovery"):
+                if data.get(name) is not None and not isinstance(data[name], bool):
+                    raise ValueError(f"{name} must be a boolean")
+            for name in ("sync_interval_seconds", "health_check_interval_seconds",
+                         "failure_threshold"):  # fmt: skip
+                value = data.get(name)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                    raise ValueError(f"{name} must be an integer")
         return data
 
 
@@ -57,9 +87,19 @@ ASSOCIATION_EXAMPLE: dict[str, Any] = {
     "zone": "us-east-1a",
     "ip": "10.0.3.17",
     "sync_enabled": True,
-    "state": "syncing",
+    "ec2_instance_id": "i-0abc123def4567890",
+    "region": "us-east-1",
+    "sync_interval_seconds": 30,
+    "health_check_interval_seconds": 10,
+    "failure_threshold": 3,
+    "auto_failover": True,
+    "auto_recovery": True,
+    "state": "ready",
+    "last_sync_at": 1767225600.0,
     "gpu_failed": False,
     "failure_reason": None,
+    "last_failover_at": None,
+    "failovers_last_24h": 0,
 }
 
 

@@ -74,6 +74,10 @@ class StatusOut(BaseModel):
 
 
 class AssociationOut(BaseModel):
+    """The association as registered, merged with the runtime state the standby agent writes
+    (``standby_state`` documents): state is one of disabled, provisioning, syncing, ready,
+    failover_active, recovering, error."""
+
     gpu_id: str
     cpu_instance_name: str
     zone: str
@@ -82,6 +86,17 @@ class AssociationOut(BaseModel):
     state: str
     gpu_failed: bool
     failure_reason: str | None
+    ec2_instance_id: str | None = None
+    region: str | None = None
+    sync_interval_seconds: int | None = None
+    health_check_interval_seconds: int | None = None
+    failure_threshold: int | None = None
+    auto_failover: bool | None = None
+    auto_recovery: bool | None = None
+    gpu: dict[str, Any] | None = None
+    last_sync_at: float | None = None
+    last_failover_at: float | None = None
+    failovers_last_24h: int | None = None
 
 
 class AssociationList(BaseModel):

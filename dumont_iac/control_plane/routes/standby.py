@@ -11,20 +11,24 @@ from dumont_iac.control_plane.models.common import GpuIdPath, answers
 from dumont_iac.control_plane.models.policies import ASSOCIATION_EXAMPLE, StandbyAssociation
 from dumont_iac.control_plane.models.responses import AssociationList, AssociationOut, GpuDeleted
 from dumont_iac.control_plane.routes.deps import CallerDep, StoreDep
-from dumont_iac.control_plane.store.documents import STANDBY
+from dumont_iac.control_plane.store.documents import STANDBY, STANDBY_STATE
 
 router = APIRouter(prefix="/standby/associations", tags=["standby"])
 
 
-def _render(gpu_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "gpu_id": gpu_id,
-        **body,
-        # The standby manager will move these; a fresh association syncs and has not failed.
-        "state": body.get("state") or ("syncing" if body.get("sync_enabled") else "disabled"),
-        "gpu_failed": body.get("gpu_failed", False),
-        "failure_reason": body.get("failure_reason"),
-    }
+# What the standby agent reports about an association (its ``standby_state`` document).
+RUNTIME_FIELDS = ("state", "last_sync_at", "gpu_failed", "failure_reason", "last_failover_at",
+                  "failovers_last_24h")  # fmt: skip
+
+
+def _render(gpu_id: str, body: dict[str, Any], runtime: dict[str, Any] | None) -> dict[str, Any]:
+    observed = {k: v for k, v in (runtime or {}).items() if k in RUNTIME_FIELDS}
+    merged = {"gpu_id": gpu_id, **body, **observed}
+    # Until the agent has reported, a fresh association syncs and has not failed.
+    merged["state"] = merged.get("state") or ("syncing" if body.get("sync_enabled") else "disabled")
+    merged["gpu_failed"] = bool(merged.get("gpu_failed", False))
+    merged.setdefault("failure_reason", None)
+    return merged
 
 
 @router.get(
@@ -35,7 +39,12 @@ def _render(gpu_id: str, body: dict[str, Any]) -> dict[str, Any]:
 )
 def list_associations(store: StoreDep, caller: CallerDep) -> dict[str, Any]:
     found = store.documents.list(caller.user_id, STANDBY)
-    return {"associations": [_render(gpu_id, body) for gpu_id, body in found.items()]}
+    runtime = store.documents.list(caller.user_id, STANDBY_STATE)
+    return {
+        "associations": [
+            _render(gpu_id, body, runtime.get(gpu_id)) for gpu_id, body in found.items()
+        ]
+    }
 
 
 @router.get(
@@ -48,7 +57,7 @@ def get_association(gpu_id: GpuIdPath, store: StoreDep, caller: CallerDep) -> di
     body = store.documents.get(caller.user_id, STANDBY, gpu_id)
     if body is None:
         raise NotFound(f"GPU {gpu_id} has no standby association.")
-    return _render(gpu_id, body)
+    return _render(gpu_id, body, store.documents.get(caller.user_id, STANDBY_STATE, gpu_id))
 
 
 @router.put(
@@ -62,7 +71,7 @@ def put_association(
 ) -> dict[str, Any]:
     stored = body.model_dump(mode="json")
     store.documents.put(caller.user_id, STANDBY, stored, key=gpu_id)
-    return _render(gpu_id, stored)
+    return _render(gpu_id, stored, store.documents.get(caller.user_id, STANDBY_STATE, gpu_id))
 
 
 @router.delete(
@@ -74,4 +83,6 @@ def put_association(
 def delete_association(gpu_id: GpuIdPath, store: StoreDep, caller: CallerDep) -> dict[str, Any]:
     if not store.documents.delete(caller.user_id, STANDBY, key=gpu_id):
         raise NotFound(f"GPU {gpu_id} has no standby association.")
+    # The agent's report dies with the association: a new one starts from what it observes.
+    store.documents.delete(caller.user_id, STANDBY_STATE, key=gpu_id)
     return {"gpu_id": gpu_id, "deleted": True}

@@ -17,6 +17,10 @@ from dumont_iac.control_plane.store.tables import documents
 FAILOVER_GLOBAL = "failover_global"
 FAILOVER_GPU = "failover_gpu"
 STANDBY = "standby"
+STANDBY_STATE = "standby_state"
+"""Written by the standby agent, keyed by GPU id: ``{state, last_sync_at, gpu_failed,
+failure_reason, last_failover_at, failovers_last_24h}``; the association itself stays the
+deployment's (``STANDBY``), so a redeploy never overwrites what the agent observed."""
 RETENTION = "retention"
 # Registrations written by deployments (the providers).
 WARM_POOL = "warm_pool"

@@ -30,7 +30,7 @@ def _ec2(endpoint_url: str, region: str) -> Any:
         aws_secret_access_key=MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         region_name=region,
     )
-    return fake.client("ec2", endpoint_url=endpoint_url, config=session.RETRIES)
+    return fake.client("ec2", endpoint_url=endpoint_url, config=session.retries())
 
 
 def terminate_vm(endpoint_url: str | None, ec2_instance_id: str, region: str) -> dict[str, Any]:
