@@ -16,3 +16,5 @@ class ResourceCost:
     worst_per_hour: float | None
     basis: str
     """What was priced, in a few words: the offer it would rent, or why there is none."""
+    gpus: int = 0
+    """GPUs the resource declares (GPUs per machine x machines, standbys included)."""

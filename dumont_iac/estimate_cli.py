@@ -13,7 +13,8 @@ from dumont_iac.errors import DumontError
 from dumont_iac.estimate import Estimate, estimate_program
 from dumont_iac.lookups_cli import ApiKey, AsJson, Url, client_from_options
 
-EXIT_ERROR = 2  # 0: priced (within budget); 1 is kept for "over budget"
+EXIT_OVER_BUDGET = 1  # 0: priced, within every Budget of the program
+EXIT_ERROR = 2
 
 
 def cost(
@@ -25,13 +26,25 @@ def cost(
     as_markdown: Annotated[
         bool, typer.Option("--markdown", metavar="", help="A Markdown table (a PR comment).")
     ] = False,
+    compare_to: Annotated[
+        Path | None,
+        typer.Option(
+            "--compare-to",
+            metavar="STATE.json",
+            help="A deployed state (dumont-iac's or `pulumi stack export`): show the change.",
+        ),
+    ] = None,
 ) -> None:
-    """Price a program's GPUs against live offers without deploying it: expected and worst case."""
+    """Price a program against live offers without deploying it, and hold it against every
+    Budget it declares: exit 0 within every budget, 1 over one, 2 on error."""
     if as_json and as_markdown:
         raise typer.BadParameter("give --json or --markdown, not both")
     try:
         estimate = estimate_program(
-            program_dir, stack=stack, market=client_from_options(url, api_key)
+            program_dir,
+            stack=stack,
+            market=client_from_options(url, api_key),
+            compare_to=compare_to,
         )
     except DumontError as exc:
         Console(stderr=True, soft_wrap=True).print(exc.message, markup=False, highlight=False)
@@ -42,6 +55,16 @@ def cost(
         typer.echo(estimate.to_markdown(), nl=False)
     else:
         Console().print(_table(estimate))
+        for budget in estimate.budgets:
+            verdict = "OVER" if budget.over else "within"
+            Console(soft_wrap=True).print(
+                f"Budget {budget.name} (${budget.limit_usd:,.2f}/month): {verdict}",
+                markup=False,
+            )
+            for refusal in budget.refusals:
+                Console(soft_wrap=True).print(f"  {refusal}", markup=False, highlight=False)
+    if estimate.over_budget:
+        raise typer.Exit(EXIT_OVER_BUDGET)
 
 
 def _table(estimate: Estimate) -> Table:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dumont_iac.resources.base import DumontResource
+from dumont_iac.resources.budget import Budget
 from dumont_iac.resources.cpu_standby import CpuStandby
 from dumont_iac.resources.failover_policy import FailoverPolicy
 from dumont_iac.resources.gpu_fleet import GpuFleet
@@ -52,6 +53,7 @@ RESOURCES: tuple[ResourceEntry, ...] = (
     ResourceEntry(FailoverPolicy, "failover_policy"),
     ResourceEntry(SnapshotPolicy, "snapshot_policy"),
     ResourceEntry(HibernationPolicy, "hibernation_policy"),
+    ResourceEntry(Budget, "budget"),
 )
 """In the order the reference documents them."""
 

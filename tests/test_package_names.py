@@ -5,6 +5,8 @@ import dumont_iac
 
 def test_public_names_are_pinned_and_resolve():
     assert dumont_iac.__all__ == [
+        "Budget",
+        "BudgetArgs",
         "CpuStandby",
         "CpuStandbyArgs",
         "FailoverPolicy",

@@ -17,13 +17,14 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from dumont_iac.clients.marketplace import MarketplaceClient
+from dumont_iac.control_plane.agents.budgets import BudgetWatch
 from dumont_iac.control_plane.agents.hibernation import AutoHibernation
-from dumont_iac.control_plane.agents.idle import BudgetWatch
 from dumont_iac.control_plane.agents.monitor import MarketMonitor
 from dumont_iac.control_plane.agents.runner import AgentRunner
 from dumont_iac.control_plane.agents.snapshots import PeriodicSnapshots
 from dumont_iac.control_plane.agents.standby import StandbyManager
 from dumont_iac.control_plane.auth import AuthMiddleware
+from dumont_iac.control_plane.budgets.alerts import BudgetAlerts
 from dumont_iac.control_plane.clock import Clock, RealClock
 from dumont_iac.control_plane.errors import UnexpectedErrors, install_error_handlers
 from dumont_iac.control_plane.events import EventLog
@@ -100,6 +101,7 @@ def create_app(
     snapshotter = Snapshots(store, event_log, marketplace, settings.aws)
     hibernator = Hibernation(store, event_log, marketplace, snapshotter)
     lease_seconds = settings.lease_seconds
+    budget_alerts = BudgetAlerts(store, event_log, settings.webhook_delivery)
     runner = AgentRunner(
         [
             # Before the standby manager: a failover it requests runs in the same round.
@@ -115,7 +117,7 @@ def create_app(
             ),
             AutoHibernation(store, leases, event_log, hibernator, lease_seconds=lease_seconds),
             PeriodicSnapshots(store, leases, event_log, snapshotter, lease_seconds=lease_seconds),
-            BudgetWatch(),
+            BudgetWatch(store, event_log, marketplace, budget_alerts, metrics=agent_metrics),
         ],
         clock,
         settings.tick_seconds,
@@ -135,6 +137,7 @@ def create_app(
         finally:
             runner.stop()
             app.state.agents_running = False
+            budget_alerts.close()
             notifier.stop()
             store.close()
 

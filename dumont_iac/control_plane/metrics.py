@@ -86,8 +86,7 @@ class AgentMetrics:
             namespace=namespace,
             registry=registry,
         )
-        # Defined so dashboards can be built, but nothing adds to it yet: budgets are stored and
-        # not enforced (the budgets agent only ticks), and no value is made up meanwhile.
+        # Added to by the budgets agent as it accrues each budget's scope.
         self.spend = Counter(
             "spend_accrued_usd",
             "Spend accrued by budgets, in US dollars, by user.",

@@ -14,10 +14,10 @@ The mapping, from the control plane's event kinds to the kinds receivers see:
     wake.*                             wake
     budget.*                           budget
 
-Today only the standby manager acts, so only ``failover`` events are sent; the other agents
-will record events under those prefixes once they act. Other kinds (``action.requested``,
-``action.started``, ``action.abandoned``, ``lease.taken_over``, ``key.rotated``, and the
-``webhook.*`` outcomes themselves) are not sent.
+The standby manager sends ``failover`` events and the budgets agent ``budget`` ones; the
+hibernation agent will record events under its prefixes once it acts. Other kinds
+(``action.requested``, ``action.started``, ``action.abandoned``, ``lease.taken_over``,
+``key.rotated``, and the ``webhook.*`` outcomes themselves) are not sent.
 """
 
 from __future__ import annotations

@@ -11,7 +11,12 @@ from typing import Any
 from dumont_iac.control_plane.models.failover import GlobalFailoverSettings, GpuFailoverSettings
 from dumont_iac.control_plane.store import Store
 from dumont_iac.control_plane.store.actions import SUCCEEDED
-from dumont_iac.control_plane.store.documents import FAILOVER_GLOBAL, FAILOVER_GPU, STANDBY
+from dumont_iac.control_plane.store.documents import (
+    FAILOVER_GLOBAL,
+    FAILOVER_GPU,
+    GPU_HOLD,
+    STANDBY,
+)
 
 DAY = 86_400.0
 # Actions that move or restart a GPU, and so count against the safeguards.
@@ -133,3 +138,16 @@ def safeguard_refusal(store: Store, user_id: int, gpu_id: str) -> str | None:
             f"hours reach max_failovers_per_day={limit.max_failovers_per_day}"
         )
     return None
+
+
+def hold_refusal(store: Store, user_id: int, gpu_id: str) -> str | None:
+    """Why no action may start this GPU again: a policy holds it stopped or destroyed (a
+    budget at its limit writes a ``gpu_hold`` document); None: nothing holds it."""
+    held = store.documents.get(user_id, GPU_HOLD, gpu_id)
+    if not held:
+        return None
+    return (
+        f"held: {held.get('reason')} {held.get('budget_id', '')} keeps {gpu_id} "
+        f"{'stopped' if held.get('action') == 'stop' else 'destroyed'} since "
+        f"{held.get('since')}; raise or delete the budget to release it"
+    ).replace("  ", " ")

@@ -154,14 +154,15 @@ def price_rentals(
         chosen.append(offer)
         if len(chosen) == count:
             break
+    gpus = args.gpu_count * count
     if len(chosen) < count:
-        return ResourceCost(None, worst, f"{len(chosen)} of {count} offers fit now")
+        return ResourceCost(None, worst, f"{len(chosen)} of {count} offers fit now", gpus)
     hourly = sum(_rental_price(args, wanted, offer) for offer in chosen)
     first = chosen[0]
     where = f" in {first.geolocation}" if first.geolocation else ""
     what = f"offer {first.id}: {first.gpu_name} x{first.num_gpus}{where}"
     basis = what if count == 1 else f"{count} offers from {len(machines)} machines, first {what}"
-    return ResourceCost(round(hourly, 4), worst, basis)
+    return ResourceCost(round(hourly, 4), worst, basis, gpus)
 
 
 def _rental_price(args: GpuConstraints, wanted: OfferFilter, offer: Offer) -> float:

@@ -101,7 +101,12 @@ class WarmPoolProvider(SchemaProvider[WarmPoolArgs]):
         def plus(value: float | None) -> float | None:
             return None if value is None else round(value + storage, 4)
 
-        return ResourceCost(plus(primary.expected_per_hour), plus(primary.worst_per_hour), basis)
+        return ResourceCost(
+            plus(primary.expected_per_hour),
+            plus(primary.worst_per_hour),
+            basis,
+            primary.gpus,  # the standbys' GPUs are stopped: only the primary's run at once
+        )
 
     # --- diff ------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ the engine sends every number as a float, so an ``int`` output is turned back in
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any, ClassVar, Generic, TypeVar
 
 import pulumi
@@ -26,6 +27,16 @@ from dumont_iac.provider.base import SchemaProvider
 
 ArgsT = TypeVar("ArgsT", bound=schema.ResourceSchema)
 LOGICAL_NAME = "logical_name"
+# The Dumont resources each running program declared so far, in order, by the program's root
+# stack resource (one process may run several programs, as the test driver does).
+_DECLARED: weakref.WeakKeyDictionary[Any, list[DumontResource[Any]]] = weakref.WeakKeyDictionary()
+
+
+class _NoRoot:
+    """Stands for the root stack of a program run without one."""
+
+
+_NO_ROOT = _NoRoot()
 
 
 class DumontResource(dynamic.Resource, Generic[ArgsT]):
@@ -60,6 +71,7 @@ class DumontResource(dynamic.Resource, Generic[ArgsT]):
             name: props[name] for name in schema.fields_of(self.model).arguments if name in props
         }
         super().__init__(self.provider(), resource_name, props, opts)
+        _DECLARED.setdefault(_root(), []).append(self)
         for name in names:  # every argument and output: the engine echoes numbers as floats
             output = getattr(self, name)
             setattr(self, name, output.apply(functools.partial(_typed, self.model, name)))
@@ -76,6 +88,17 @@ class DumontResource(dynamic.Resource, Generic[ArgsT]):
         # Every output is set as an attribute in __init__; this only tells type checkers that
         # outputs exist without declaring each one a second time.
         raise AttributeError(f"{type(self).__name__} has no output or attribute {name!r}")
+
+
+def declared_so_far() -> list[DumontResource[Any]]:
+    """The Dumont resources this program declared before now, in order (a budget's default
+    scope is every one declared before it)."""
+    return list(_DECLARED.get(_root(), []))
+
+
+def _root() -> Any:
+    root = pulumi.runtime.settings.get_root_resource()
+    return root if root is not None else _NO_ROOT
 
 
 def _warn(resource: pulumi.Resource, model: type[schema.ResourceSchema], outputs: Any) -> None:

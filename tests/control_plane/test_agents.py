@@ -6,6 +6,7 @@ from __future__ import annotations
 from dumont_iac.control_plane.agents.base import Agent
 from dumont_iac.control_plane.agents.runner import AgentRunner
 from dumont_iac.control_plane.clock import ManualClock
+from dumont_iac.control_plane.store.documents import GPU_HOLD
 
 from .market import contract, rent_stopped_gpu
 
@@ -160,3 +161,19 @@ def test_an_agent_that_raises_is_reported_and_ticks_again_next_round():
     health = failing.health()
     assert health["detail"] == "fine again" and health["ticks"] == 2
     assert health["last_error_at"] == clock.now() - 10  # the last error stays visible
+
+
+def test_a_gpu_a_budget_holds_is_not_started_again(sandbox, serve_control_plane):
+    contract_id = rent_stopped_gpu(sandbox, GPU)
+    served = serve_control_plane(
+        marketplace_url=sandbox.url, marketplace_key=sandbox.api_key, marketplace_pacing=0
+    )
+    with served.client(served.alice) as http:
+        user_id = served.handle.store.users.check(served.alice).user_id
+        hold = {"reason": "budget", "budget_id": 7, "action": "stop", "since": 1.0}
+        served.handle.store.documents.put(user_id, GPU_HOLD, hold, GPU)
+        action = http.post("/api/v1/failover/execute", json={"gpu_id": GPU}).json()
+        served.handle.app.state.agents.tick_once()
+        done = http.get(f"/api/v1/failover/actions/{action['id']}").json()
+        assert done["state"] == "failed" and "held: budget 7 keeps" in done["error"]
+        assert contract(sandbox, contract_id).intended_status == "stopped"

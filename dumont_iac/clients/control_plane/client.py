@@ -38,6 +38,7 @@ from dumont_iac.control_plane.models.responses import (
     AssociationOut,
     BudgetList,
     BudgetOut,
+    BudgetSpend,
     EventList,
     GpuSettingsList,
     GpuSettingsOut,
@@ -217,6 +218,12 @@ class ControlPlaneClient:
     def put_budget(self, budget_id: int, budget: Budget) -> BudgetOut:
         path = f"{API}/budgets/{int(budget_id)}"
         return self._call(BudgetOut, "PUT", path, WRITE, budget)
+
+    def budget(self, budget_id: int) -> BudgetOut | None:
+        return self._get_or_none(BudgetOut, f"{API}/budgets/{int(budget_id)}")
+
+    def budget_spend(self, budget_id: int) -> BudgetSpend | None:
+        return self._get_or_none(BudgetSpend, f"{API}/budgets/{int(budget_id)}/spend")
 
     def delete_budget(self, budget_id: int) -> None:
         self._forget(f"{API}/budgets/{int(budget_id)}")

@@ -118,6 +118,7 @@ class Instance(_Row):
     disk_space: float | None = None
     dph_total: float | None = None
     dph_base: float | None = None
+    storage_cost: float | None = None  # $/GB/month of its disk
     min_bid: float | None = None
     is_bid: bool | None = None
     ssh_host: str | None = None

@@ -26,7 +26,7 @@ from dumont_iac.control_plane.failover.context import CannotFailOver, GpuContext
 from dumont_iac.control_plane.failover.execute import failover
 from dumont_iac.control_plane.leases import Lease, LeaseKeeper, Leases
 from dumont_iac.control_plane.metrics import AgentMetrics
-from dumont_iac.control_plane.policy import safeguard_refusal
+from dumont_iac.control_plane.policy import hold_refusal, safeguard_refusal
 from dumont_iac.control_plane.store import Store
 from dumont_iac.control_plane.store.actions import Action
 from dumont_iac.errors import DumontError
@@ -127,7 +127,9 @@ class StandbyManager(Agent):
         result: dict[str, Any] | None = None
         error: str | None = None
         try:
-            error = safeguard_refusal(self._store, action.user_id, action.gpu_id)
+            error = hold_refusal(self._store, action.user_id, action.gpu_id) or safeguard_refusal(
+                self._store, action.user_id, action.gpu_id
+            )
             if error is None:
                 ctx = GpuContext(self._store, self._events, self._marketplace(),
                                  action.user_id, action.gpu_id, self._aws)  # fmt: skip

@@ -135,31 +135,68 @@ class RetentionPolicy(Body):
 
 BUDGET_EXAMPLE: dict[str, Any] = {
     "name": "training",
-    "gpu_name": "RTX 4090",
+    "gpu_name": None,
     "threshold": 250.0,
     "period": "month",
     "email": "ops@example.com",
     "enabled": True,
-    "action": "alert",
+    "action": "stop",
+    "alert_percents": [50.0, 80.0, 100.0],
+    "gpu_ids": [GPU_ID_EXAMPLE],
+    "max_concurrent_gpus": 4,
+    "max_gpu_hours_per_month": 1000.0,
 }
+
+BudgetAction = Literal["alert", "stop", "destroy"]
 
 
 class Budget(Body):
-    """Spend over ``period`` above ``threshold`` dollars triggers ``action``."""
+    """Spend over ``period`` above ``threshold`` dollars triggers ``action``; an alert is sent
+    at each of ``alert_percents`` of it."""
 
     name: Name
     gpu_name: Name | None = Field(
         default=None, description="Only this GPU model's spend; null: all."
     )
-    threshold: float = Field(gt=0, le=10_000_000, description="In dollars.")
+    threshold: float = Field(gt=0, le=10_000_000, description="The limit, in dollars.")
     period: Literal["day", "week", "month"] = "month"
     email: Email | None = None
     enabled: bool = True
-    action: Literal["alert", "stop"] = Field(
-        default="alert", description="'stop' stops the user's GPUs when the threshold is reached."
+    action: BudgetAction = Field(
+        default="alert",
+        description="At the limit: 'alert' only; 'stop' stops every rental in scope (storage "
+        "still bills); 'destroy' destroys the rentals, their volumes and the EC2 VMs in scope.",
+    )
+    alert_percents: list[Annotated[float, Field(gt=0, le=1_000)]] = Field(
+        default_factory=lambda: [50.0, 80.0, 100.0],
+        max_length=20,
+        description="Percents of the limit at which an alert is sent, once each per period.",
+    )
+    gpu_ids: list[GpuId] = Field(
+        default_factory=list,
+        max_length=1_000,
+        description="The scope: logical ids whose rentals count (dumont:<id> label markers, "
+        "fleet members and warm-pool standbys included) and whose EC2 VMs count (tag "
+        "dumont:gpu=<id>). Empty: every rental carrying a dumont marker.",
+    )
+    webhook_url: (
+        Annotated[str, StringConstraints(pattern=r"^https?://", max_length=2_000)] | None
+    ) = Field(default=None, description="Where alerts are POSTed, signed; never shown back.")
+    webhook_secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = Field(
+        default=None, description="The HMAC key alerts are signed with; never shown back."
+    )
+    max_concurrent_gpus: int | None = Field(default=None, ge=1, le=100_000)
+    max_gpu_hours_per_month: float | None = Field(
+        default=None, gt=0, le=10_000_000, description="Reaching it acts as the limit does."
     )
 
     model_config = ConfigDict(json_schema_extra={"examples": [BUDGET_EXAMPLE]})
+
+    @model_validator(mode="after")
+    def _signed(self) -> Budget:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError("webhook_secret: a budget with a webhook_url needs a secret to sign")
+        return self
 
 
 class KeyRotation(Body):

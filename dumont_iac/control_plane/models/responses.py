@@ -135,6 +135,8 @@ class WarmPoolOut(BaseModel):
 
 
 class BudgetOut(BaseModel):
+    """A budget as stored, without its webhook URL and secret (only whether they are set)."""
+
     id: int
     name: str
     gpu_name: str | None
@@ -143,6 +145,27 @@ class BudgetOut(BaseModel):
     email: str | None
     enabled: bool
     action: str
+    alert_percents: list[float] = [50.0, 80.0, 100.0]
+    gpu_ids: list[str] = []
+    max_concurrent_gpus: int | None = None
+    max_gpu_hours_per_month: float | None = None
+    webhook_origin: str | None = None
+
+
+class BudgetSpend(BaseModel):
+    """What a budget's scope has cost in its current period, as the budgets agent accrued it."""
+
+    id: int
+    period_start: float
+    spend_usd: float
+    gpu_hours: float
+    rate_per_hour: float
+    concurrent_gpus: int
+    alerts: dict[str, str]
+    """Threshold percent -> pending | delivered | failed | no_webhook."""
+    action_taken: str | None
+    action_taken_at: float | None
+    updated_at: float | None
 
 
 class BudgetList(BaseModel):

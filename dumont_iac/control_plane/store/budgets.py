@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -32,6 +33,14 @@ class Budgets:
                 .order_by(budgets.c.id)
             ).all()
         return {row.id: row.body for row in rows}
+
+    def all(self) -> builtins.list[tuple[int, int, dict[str, Any]]]:
+        """``(user id, budget id, body)`` of every user's budgets, for the budgets agent."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(budgets.c.user_id, budgets.c.id, budgets.c.body).order_by(budgets.c.id)
+            ).all()
+        return [(row.user_id, row.id, row.body) for row in rows]
 
     def get(self, user_id: int, budget_id: int) -> dict[str, Any] | None:
         with self._engine.connect() as conn:

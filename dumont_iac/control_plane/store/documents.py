@@ -37,6 +37,9 @@ SNAPSHOT_STATUS = "snapshot_status"  # what the snapshot agent last did, per GPU
 HIBERNATION_POLICY = "hibernation_policy"
 # HIBERNATION_STATE is {state: awake | paused | hibernated, since, snapshot_key, reason}.
 HIBERNATION_IDLE = "hibernation_idle"  # idle since, the contract paused, last error; per GPU
+# Written by the budgets agent (key: the budget id; alerts: "<budget id>:<percent>").
+BUDGET_SPEND = "budget_spend"
+BUDGET_ALERT = "budget_alert"
 
 
 class Documents:
