@@ -37,35 +37,40 @@ def run_failover_demo(example: Path, *, speed: float, seed: int, console: Consol
     from dumont_iac.testing import Deployment  # the Pulumi SDK: only the demo needs it
 
     with tempfile.TemporaryDirectory(prefix="dumont-demo-") as scratch:
+        # Rate limits are paced in real time: on a clock 60 times faster, each paced call
+        # would cost a sandbox minute and the timeline would measure the pacing, not failover.
         settings = SandboxSettings(db_path=str(Path(scratch) / "sandbox.db"), seed=seed,
-                                   speed=speed)  # fmt: skip
+                                   speed=speed, rate_limits="off")  # fmt: skip
         with running_world(settings, control_plane_db=str(Path(scratch) / "cp.db")) as world:
             exports = world.exports()
             os.environ.update(exports)  # the control plane's clients in this process, too
             console.print(
                 f"sandbox world: marketplace {world.marketplace.url}, control plane "
-                f"{world.control_plane.url}, AWS {world.aws.url if world.aws else '(none)'}"
+                f"{world.control_plane.url}, AWS {world.aws.url if world.aws else '(none)'}; "
+                f"clock x{speed:g}, rate limits off"
             )
             stack = Deployment(example, stack="demo", env=exports,
                                state_file=Path(scratch) / "state.json")  # fmt: skip
             up = stack.up()
             outputs = up.outputs
             console.print(f"up: {len(up.created)} created")
-            gpu_id, contract = outputs.get("gpu_id"), outputs.get("contract_id")
-            if not gpu_id or not contract:
-                raise DemoFailed(f"the stack exports no gpu_id/contract_id: {sorted(outputs)}")
+            gpu_id = outputs.get("gpu_id")
+            gpu = next((r for r in stack.state.resources.values() if r.id == gpu_id), None)
+            if gpu is None:
+                raise DemoFailed(f"the stack exports no gpu_id of one of its resources: {outputs}")
+            contract = int(gpu.outputs["contract_id"])
             with world.marketplace.client() as http:
                 started = world.marketplace.clock.now()
                 answer = http.post(f"/_sandbox/instances/{int(contract)}/fail")
                 if answer.status_code != 200:
                     raise DemoFailed(f"failing contract {contract}: {answer.text}")
             console.print(f"failed the primary: contract {contract} of GPU {gpu_id}")
-            timeline = _wait_for_failover(world, gpu_id, started)
+            timeline = _wait_for_failover(world, gpu.id, started)
             _print_timeline(console, timeline)
             refreshed = stack.refresh()
             after = stack.up()
-            now = refreshed.outputs.get("contract_id")
-            if now == contract or after.changed:
+            now = int(stack.state.by_name(gpu.name).outputs["contract_id"])
+            if refreshed.deleted or now == contract or after.changed:
                 raise DemoFailed(
                     f"after the failover: contract {contract} -> {now}, and the next up "
                     f"changed {after.counts}"

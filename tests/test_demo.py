@@ -36,3 +36,22 @@ def test_demo_names_the_option_when_the_project_is_missing(tmp_path):
     )
     assert done.returncode != 0
     assert "--example" in done.stderr and "no Pulumi.yaml" in done.stderr
+
+
+@pytest.mark.slow
+def test_the_failover_demo_fails_the_primary_over_and_leaves_nothing_billing():
+    done = subprocess.run(
+        [sys.executable, "-m", "dumont_iac.cli", "demo", "--example", "resilient-training"],
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "up: 3 created" in out
+    for step in ("detected", "promoted", "serving", "total"):
+        assert f"│ {step}" in out, out
+    assert "is the same resource, now on contract" in out and "the next up changes nothing" in out
+    assert "destroy: 3 deleted; nothing is billing" in out
