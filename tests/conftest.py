@@ -28,6 +28,7 @@ FILE_LAYERS = {
     "gpu_instance/test_frozen_blob.py": "contract",
     "gpu_instance/test_faults.py": "lifecycle",
     "failover/test_engine.py": "lifecycle",
+    "failover/test_lifecycle.py": "lifecycle",
     "gpu_instance/test_outages.py": "lifecycle",
     "gpu_instance/test_identity.py": "lifecycle",
     "gpu_instance/test_lifecycle.py": "lifecycle",

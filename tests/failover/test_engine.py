@@ -1,8 +1,8 @@
 """The control plane's failover engine against the sandbox world: warm pools promote a
 same-host standby, CPU standbys take over and give back, ``both`` falls back, safeguards hold.
 
-Pools and standbys are placed by hand here (``engine.py``); the resources that place them in a
-deployment are tested with the driver in their own files.
+Pools and standbys are placed by hand here (``dumont_iac.testing.failover``); the resources that
+place them in a deployment are tested with the driver in their own files.
 """
 
 from __future__ import annotations
@@ -17,19 +17,19 @@ from dumont_iac.control_plane.store.documents import (
     WARM_POOL_STATE,
 )
 from dumont_iac.provider.labels import logical_id_of, standby_index
-from tests.failover.engine import Engine
+from dumont_iac.testing.failover import FailoverWorld
 
 POOL = "pool-0123456789ab"
 GPU = "gpu-0123456789ab"
 
 
 @pytest.fixture
-def engine(world) -> Iterator[Engine]:
-    with Engine(world) as engine:
+def engine(world) -> Iterator[FailoverWorld]:
+    with FailoverWorld(world) as engine:
         yield engine
 
 
-def _carrier(engine: Engine, marker: str):
+def _carrier(engine: FailoverWorld, marker: str):
     found = [i for i in engine.market.instances() if logical_id_of(i.label) == marker]
     return max(found, key=lambda i: i.id) if found else None
 

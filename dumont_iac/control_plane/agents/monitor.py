@@ -38,8 +38,10 @@ from dumont_iac.control_plane.store.documents import (
     GPU_HOLD,
     HIBERNATION_STATE,
     STANDBY,
+    STANDBY_COPY,
     STANDBY_STATE,
     WARM_POOL,
+    WARM_POOL_STATE,
 )
 from dumont_iac.errors import DumontError
 from dumont_iac.provider.labels import logical_id_of
@@ -47,6 +49,8 @@ from dumont_iac.provider.labels import logical_id_of
 log = logging.getLogger(__name__)
 
 GPUS_PER_TICK = 200
+# What the failover agents keep per GPU; it lives only as long as the GPU's registrations.
+RUNTIME_KINDS = (FAILOVER_STATE, GPU_HEALTH, STANDBY_STATE, STANDBY_COPY, WARM_POOL_STATE)
 BUSY_PHASES = frozenset({"failover", "recovering", "standby_active"})
 ASLEEP = frozenset({"paused", "hibernated"})
 BID_STEP = 0.001
@@ -71,6 +75,7 @@ class MarketMonitor(Agent):
 
     def tick(self, now: float) -> str:
         gpus = _protected(self._store)
+        _forget_unprotected(self._store, set(gpus))
         if not gpus:
             return "no GPU has a failover mechanism"
         market = self._marketplace()
@@ -168,6 +173,15 @@ def _protected(store: Store) -> list[tuple[int, str]]:
     docs = store.documents
     found = {(u, k) for kind in (WARM_POOL, STANDBY) for u, k, _ in docs.all_of_kind(kind)}
     return sorted(found)
+
+
+def _forget_unprotected(store: Store, protected: set[tuple[int, str]]) -> None:
+    """Runtime state of GPUs whose warm pool and standby were both deregistered (destroyed)
+    goes with them; a write that raced the deregistration is caught on the next tick."""
+    for kind in RUNTIME_KINDS:
+        for user_id, gpu_id, _ in store.documents.all_of_kind(kind):
+            if (user_id, gpu_id) not in protected:
+                store.documents.delete(user_id, kind, gpu_id)
 
 
 def _current_contracts(listing: list[Instance]) -> dict[str, Instance]:
