@@ -71,6 +71,7 @@ FILE_LAYERS = {
     "sandbox/test_cli.py": "cli",
     "sandbox/test_vastai_client.py": "cli",
     "test_demo.py": "cli",
+    "test_examples.py": "lifecycle",
     "test_lookups_cli.py": "cli",
 }
 TESTS = Path(__file__).parent
