@@ -25,8 +25,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from dumont_iac.clients.aws.ec2 import Ec2
+from dumont_iac.clients.aws.ec2 import Ec2, Vm
 from dumont_iac.clients.aws.s3 import OWNER_TAG, S3Store
 from dumont_iac.clients.control_plane import ControlPlaneClient
 from dumont_iac.clients.marketplace import MarketplaceClient
@@ -158,7 +159,7 @@ class Sweeper:
                     plan.buckets.append(Found("bucket", bucket, f"{OWNER_TAG}={owner}"))
         return plan
 
-    def _tagged(self, tag: str) -> list:
+    def _tagged(self, tag: str) -> list[Vm]:
         assert self.ec2 is not None
         return self.ec2.find_by_tag_key(tag)
 
@@ -169,26 +170,28 @@ class Sweeper:
         if self.control_plane is not None:
             cp = self.control_plane
             for item in planned.registrations:
-                self._try(item, lambda g=item.id: _forget_gpu(cp, g))
+                self._try(item, _forget_gpu, cp, item.id)
         if self.ec2 is not None:
             ec2 = self.ec2
             for item in planned.vms:
-                self._try(item, lambda i=item.id: ec2.terminate(i))
+                self._try(item, ec2.terminate, item.id)
         for item in planned.rentals:
-            self._try(item, lambda c=item.id: self.market.destroy(int(c)))
+            self._try(item, self.market.destroy, int(item.id))
         self._wait_rentals_gone({int(f.id) for f in planned.rentals})
         for item in planned.volumes:
-            self._try(item, lambda v=item.id: self.market.delete_volume(int(v)))
+            self._try(item, self.market.delete_volume, int(item.id))
         if self.s3 is not None:
             s3 = self.s3
             for item in planned.buckets:
-                self._try(item, lambda b=item.id: s3.delete_bucket(b, force=True))
-        left = [(f, self._errors.get(f, "still there after the sweep")) for f in self.plan().items()]
+                self._try(item, s3.delete_bucket, item.id, force=True)
+        left = [
+            (f, self._errors.get(f, "still there after the sweep")) for f in self.plan().items()
+        ]
         return SweepResult(planned, left)
 
-    def _try(self, item: Found, action: Callable[[], object]) -> None:
+    def _try(self, item: Found, action: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         try:
-            action()
+            action(*args, **kwargs)
         except DumontError as exc:
             self._errors[item] = str(exc)
 

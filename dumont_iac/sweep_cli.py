@@ -14,7 +14,7 @@ from dumont_iac.clients.aws.s3 import S3Store
 from dumont_iac.clients.aws.tagged_vms import aws_configured
 from dumont_iac.clients.control_plane import ControlPlaneClient
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.config import Source, control_plane_settings, marketplace_settings
+from dumont_iac.config import Source, control_plane_settings
 from dumont_iac.errors import DumontError
 from dumont_iac.lookups_cli import AsJson
 from dumont_iac.sweep import Plan, Scope, Sweeper, SweepResult

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from dumont_iac.clients.aws.tagged_vms import aws_configured
 from dumont_iac.clients.control_plane import ControlPlaneClient
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.clients.aws.tagged_vms import aws_configured
 
 from .target import GB, SANDBOX_MAX_COST, Target
 
