@@ -19,6 +19,7 @@ from dumont_iac.clients.marketplace.offer_filter import OfferFilter
 from dumont_iac.provider.labels import rental_label
 from dumont_iac.provider.snapshot_policy import policy_id_for
 from dumont_iac.sandbox.world import AWS_CREDENTIALS
+from dumont_iac.testing.market import Market
 from tests.cpu_standby.conftest import billing, moto_ec2
 
 GPU = "gpu-0123456789ab"
@@ -82,3 +83,17 @@ def test_a_scope_must_be_given_exactly_once():
     assert "give a label prefix" in neither.stderr and "exactly one" in neither.stderr
     both = run(None, "--label-prefix", "x", "--all-managed")
     assert both.returncode == 2 and "exactly one" in both.stderr
+
+
+def test_a_rental_that_cannot_be_destroyed_is_listed_and_exits_1(world):
+    market = MarketplaceClient(world.marketplace.url, world.marketplace.api_key, pacing_scale=0)
+    offer = market.search_offers(OfferFilter(limit=1))[0]
+    stuck = market.rent(
+        offer.id, RentRequest(image="ubuntu:22.04"), label=rental_label(GPU, "ci-run-9/x")
+    )
+    with Market(world.marketplace) as faults:  # every destroy answers 503, retries too
+        faults.arm(method="DELETE", path="/api/v0/instances/*", kind="error", status=503, times=500)
+    swept = run(world, "--label-prefix", "ci-run-9", "--timeout", "2")
+    assert swept.returncode == 1, swept.stdout + swept.stderr
+    assert f"left: rental {stuck.instance_id}" in swept.stdout
+    assert [i.id for i in market.instances()] == [stuck.instance_id]
