@@ -11,6 +11,7 @@ from dumont_iac.hibernation_cli import wake
 from dumont_iac.lookups_cli import offers, pricing, recommend
 from dumont_iac.sandbox.cli import sandbox
 from dumont_iac.status_cli import status
+from dumont_iac.sweep_cli import sweep
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -28,6 +29,7 @@ app.command("recommend")(recommend)
 app.command("cost")(cost)
 app.command("status")(status)
 app.command("wake")(wake)
+app.command("sweep")(sweep)
 app.add_typer(control_plane, name="control-plane")
 
 if __name__ == "__main__":

@@ -75,6 +75,11 @@ FILE_LAYERS = {
     "test_examples.py": "lifecycle",
     "test_lookups_cli.py": "cli",
     "test_workflows.py": "cli",
+    # The cost-capped scenarios: lifecycle on the local world; their real-marketplace runs carry
+    # the real_marketplace mark themselves.
+    "real_marketplace/test_scenarios.py": "lifecycle",
+    "real_marketplace/test_sweep_after_failure.py": "lifecycle",
+    "test_sweep_cli.py": "cli",
 }
 TESTS = Path(__file__).parent
 # A test that starts one of these real servers for itself is a contract test of that server.
@@ -82,6 +87,21 @@ SERVED = frozenset(
     {"sandbox", "sandbox_factory", "gpu_sandbox", "world", "control_plane",
      "serve_control_plane", "serve", "postgres"}
 )  # fmt: skip
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("real marketplace", "cost-capped scenarios (tests/real_marketplace)")
+    group.addoption(
+        "--real-marketplace", action="store_true",
+        help="Also run the scenarios on the real marketplace (needs VAST_API_KEY; costs money).",
+    )  # fmt: skip
+    group.addoption("--max-cost", type=float, default=0.02,
+                    help="Refuse any offer above this, $ per hour (default 0.02).")  # fmt: skip
+    group.addoption("--max-size", type=float, default=1.0,
+                    help="Fail a snapshot above this many GB (default 1).")  # fmt: skip
+    # pytest-timeout owns --timeout (each test's own limit).
+    group.addoption("--failover-timeout", type=float, default=300.0,
+                    help="Fail a failover slower than this, seconds (default 300).")  # fmt: skip
 
 
 def _no_marketplace_beyond_this_machine() -> None:

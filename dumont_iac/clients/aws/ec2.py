@@ -195,11 +195,15 @@ class Ec2:
     def find_by_tag(self, key: str, value: str, *, include_gone: bool = False) -> list[Vm]:
         """VMs carrying tag ``key=value``, newest first; live ones only unless ``include_gone``
         (sweepers and tests look for leftovers with it)."""
+        return self._find({"Name": f"tag:{key}", "Values": [value]}, include_gone)
+
+    def find_by_tag_key(self, key: str) -> list[Vm]:
+        """Live VMs carrying tag ``key`` with any value, newest first."""
+        return self._find({"Name": "tag-key", "Values": [key]}, False)
+
+    def _find(self, tag_filter: dict[str, Any], include_gone: bool) -> list[Vm]:
         states = [*LIVE_STATES, *GONE_STATES] if include_gone else list(LIVE_STATES)
-        filters = [
-            {"Name": f"tag:{key}", "Values": [value]},
-            {"Name": "instance-state-name", "Values": states},
-        ]
+        filters = [tag_filter, {"Name": "instance-state-name", "Values": states}]
         vms: list[tuple[Any, Vm]] = []
         with translated("DescribeInstances"):
             for page in self.client.get_paginator("describe_instances").paginate(Filters=filters):

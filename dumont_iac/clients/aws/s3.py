@@ -119,6 +119,12 @@ class S3Store:
                 )
         return True
 
+    def bucket_names(self) -> builtins.list[str]:
+        """Every bucket the caller owns at this endpoint."""
+        with session.translated("ListBuckets"):
+            answer = self._client.list_buckets()
+        return [str(b["Name"]) for b in answer.get("Buckets", [])]
+
     def owner_of(self, bucket: str) -> str | None:
         """The ``OWNER_TAG`` a bucket was created with, if any."""
         try:
