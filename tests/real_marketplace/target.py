@@ -64,14 +64,15 @@ class Target:
             time.sleep(0.05 if self.sandbox else 2.0)
 
     def fail_gpu(self, contract_id: int) -> None:
-        """The sandbox fails the instance; on the real marketplace it is stopped under the
-        control plane's feet, which its health checks see as a failed GPU."""
+        """The sandbox fails the instance; on the real marketplace it is destroyed under the
+        control plane's feet (a stopped one would read as stopped on purpose, not failed):
+        no rental carries the GPU's marker any more, which its health checks see as a loss."""
         if self.sandbox:
             with self.world.marketplace.client(timeout=10) as http:
                 answer = http.post(f"/_sandbox/instances/{contract_id}/fail", json={})
                 assert answer.status_code == 200, answer.text
         else:
-            self.market.stop(contract_id)
+            self.market.destroy(contract_id)
 
     def write_workspace(self, contract_id: int, files: dict[str, bytes]) -> None:
         """Files for the snapshot (the sandbox only: a real GPU's workspace is its own)."""
