@@ -1,5 +1,6 @@
 """How ready a stack's GPUs are to fail over: what the state says of each GPU, and what the
-control plane says of its failover (strategy, warm pool, CPU standby, last failovers).
+control plane says of its failover (strategy, warm pool, CPU standby, last failovers); and
+what each of its budgets has spent so far.
 
 The state is the test driver's state file or ``pulumi stack export`` JSON; without one, every
 GPU the control plane knows for the caller (its own failover settings or a standby
@@ -45,6 +46,39 @@ class GpuReadiness:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class BudgetSpending:
+    resource: str
+    budget_id: int
+    limit_usd: float | None
+    spend_usd: float | None  # None: the control plane has not accrued it yet
+    action_taken: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def spending(client: ControlPlaneClient, resources: list[StackResource]) -> list[BudgetSpending]:
+    """Each Budget of the stack, with its spend so far as the control plane accrued it."""
+    found = []
+    for r in resources:
+        budget_id = _int(r.outputs.get("budget_id"))
+        if r.kind != "Budget" or budget_id is None:
+            continue
+        spent = client.budget_spend(budget_id)
+        limit = r.outputs.get("limit_usd")
+        found.append(
+            BudgetSpending(
+                resource=r.name,
+                budget_id=budget_id,
+                limit_usd=float(limit) if isinstance(limit, int | float) else None,
+                spend_usd=None if spent is None else spent.spend_usd,
+                action_taken=None if spent is None else spent.action_taken,
+            )
+        )
+    return found
 
 
 def read_state(path: Path) -> list[StackResource]:

@@ -15,7 +15,7 @@ from dumont_iac.clients.control_plane import ControlPlaneClient
 from dumont_iac.config import control_plane_settings
 from dumont_iac.errors import DumontError
 from dumont_iac.lookups_cli import AsJson
-from dumont_iac.status import GpuReadiness, read_state, readiness
+from dumont_iac.status import BudgetSpending, GpuReadiness, read_state, readiness, spending
 
 EXIT_ERROR = 2
 
@@ -41,20 +41,27 @@ def status(
     ] = None,  # fmt: skip
     as_json: AsJson = False,
 ) -> None:
-    """Each GPU's failover readiness: contract, status, strategy, warm pool, CPU standby."""
+    """Each GPU's failover readiness (contract, status, strategy, warm pool, CPU standby) and
+    each budget's spend so far."""
     try:
         resources = read_state(state) if state is not None else None
         settings = control_plane_settings(
             api_url, api_key, pacing_scale=0, url_given_as="--api-url", key_given_as="--api-key"
         )
-        found = readiness(ControlPlaneClient(settings=settings), resources)
+        client = ControlPlaneClient(settings=settings)
+        found = readiness(client, resources)
+        budgets = spending(client, resources or [])
     except DumontError as exc:
         Console(stderr=True, soft_wrap=True).print(exc.message, markup=False, highlight=False)
         raise typer.Exit(EXIT_ERROR) from None
     if as_json:
-        typer.echo(json.dumps({"gpus": [g.to_dict() for g in found]}, indent=2))
+        document = {"gpus": [g.to_dict() for g in found],
+                    "budgets": [b.to_dict() for b in budgets]}  # fmt: skip
+        typer.echo(json.dumps(document, indent=2))
     else:
         Console().print(_table(found))
+        if budgets:
+            Console().print(_budget_table(budgets))
 
 
 def _table(found: list[GpuReadiness]) -> Table:
@@ -76,6 +83,20 @@ def _table(found: list[GpuReadiness]) -> Table:
         )
     if not found:
         table.caption = "no GPU"
+    return table
+
+
+def _budget_table(budgets: list[BudgetSpending]) -> Table:
+    table = Table(title="Budgets")
+    for column in ("resource", "limit / month", "spent so far", "action taken"):
+        table.add_column(column)
+    for b in budgets:
+        table.add_row(
+            b.resource,
+            "-" if b.limit_usd is None else f"${b.limit_usd:,.2f}",
+            "not accrued yet" if b.spend_usd is None else f"${b.spend_usd:,.2f}",
+            b.action_taken or "none",
+        )
     return table
 
 

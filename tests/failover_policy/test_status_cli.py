@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dumont_iac import FailoverPolicy, GpuInstance
+from dumont_iac import Budget, FailoverPolicy, GpuInstance
 
 from .test_lifecycle import _stack
 
@@ -47,6 +47,7 @@ def deployed(deployment_factory, world, tmp_path):
     def program() -> None:
         gpu = GpuInstance("train", image="ubuntu:22.04", max_price_per_hour=2.0, disk_gb=10)
         FailoverPolicy("train-failover", gpu=gpu, strategy="warm_pool")
+        Budget("monthly", limit_usd=5000, resources=[gpu])
 
     stack = _stack(deployment_factory, world, program)
     stack.state_file = tmp_path / "stack.json"
@@ -75,8 +76,13 @@ def test_status_of_a_stack_from_its_state_and_from_pulumi_export(deployed, world
         "effective_strategy": "warm_pool", "warm_pool_state": "searching",
         "standby_state": None, "last_failover_at": None, "failovers_last_24h": 0,
     }  # fmt: skip
-    assert from_export.returncode == 0 and json.loads(from_export.stdout) == {"gpus": [row]}
+    (budget,) = json.loads(from_driver.stdout)["budgets"]
+    assert budget["resource"] == "monthly" and budget["limit_usd"] == 5000
+    assert budget["spend_usd"] is None or budget["spend_usd"] >= 0
+    exported_view = json.loads(from_export.stdout)  # spend moves on between the two calls
+    assert exported_view["gpus"] == [row] and exported_view["budgets"][0]["budget_id"] == 1
     assert table.returncode == 0 and gpu.id in table.stdout and "warm_pool" in table.stdout
+    assert "Budgets" in table.stdout and "$5,000.00" in table.stdout
     assert known.returncode == 0, known.stderr
     (only,) = json.loads(known.stdout)["gpus"]
     assert only["logical_id"] == gpu.id and only["resource"] is None
