@@ -12,10 +12,10 @@ renting them again.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, NotRequired
 
 from pydantic import ValidationInfo, field_validator
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from dumont_iac.models.gpu_constraints import GpuConstraints
 from dumont_iac.schema import arg, computed
@@ -91,7 +91,7 @@ class GpuFleetArgs(GpuConstraints):
     members: list[FleetMember] | None = computed(
         description="Running members, by index: index, logical_id, contract_id, machine_id, "
         "gpu_name, region, price_per_hour, status, ssh_command, public_ip and ports (each "
-        "published container port, e.g. \"8000\", to its public port)."
+        'published container port, e.g. "8000", to its public port).'
     )
     missing_members: list[MissingMember] | None = computed(
         description="Declared members not held (fewer than count ran): index, logical_id, reason."

@@ -122,8 +122,9 @@ def run(program: Callable[[], dict[str, pulumi.Output[Any]]]) -> Recorded:
 
 def _resilient() -> dict[str, pulumi.Output[Any]]:
     gpu = ResilientGpu("trainer", image="ubuntu:22.04", snapshot_bucket="team-snapshots")
-    return {name: getattr(gpu, name) for name in ("gpu_id", "contract_id", "ssh_command",
-            "pool_state", "standby_state", "strategy", "spend_usd", "hibernation_state")}  # fmt: skip
+    names = ("gpu_id", "contract_id", "ssh_command", "pool_state", "standby_state", "strategy",
+             "spend_usd", "hibernation_state")  # fmt: skip
+    return {name: getattr(gpu, name) for name in names}
 
 
 def test_a_resilient_gpu_declares_its_six_children_under_it_and_registers_their_outputs():
