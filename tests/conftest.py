@@ -39,6 +39,7 @@ FILE_LAYERS = {
     "budgets/test_enforcement.py": "contract",
     "budgets/test_cost_cli.py": "cli",
     "budgets/test_automation.py": "real_cli",
+    "real_cli/test_examples_automation.py": "real_cli",
     "budgets/test_policy_pack.py": "lifecycle",
     "budgets/test_frozen_blob.py": "contract",
     "gpu_fleet/test_faults.py": "lifecycle",
@@ -75,6 +76,7 @@ FILE_LAYERS = {
     "components/test_components.py": "unit",
     "components/test_deployed.py": "lifecycle",
     "test_lookups_cli.py": "cli",
+    "test_workflows.py": "cli",
 }
 TESTS = Path(__file__).parent
 # A test that starts one of these real servers for itself is a contract test of that server.

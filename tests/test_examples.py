@@ -5,7 +5,6 @@ bills: spend stays flat while the sandbox's clock moves on."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,17 +14,9 @@ from dumont_iac.cli import app
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.testing import Deployment
 from tests.cpu_standby.conftest import billing
+from tests.projects import EXAMPLES, example_stack
 
-EXAMPLES = sorted(
-    path.parent for path in (Path(__file__).resolve().parents[1] / "examples").glob("*/Pulumi.yaml")
-)
 SANDBOX = {"machines": 60, "speed": 200.0, "rate_limits": "off"}
-# The stack of an example that has several: the one a user deploys first.
-STACKS = {"budget": "within"}
-
-
-def _stack(example: Path) -> str:
-    return STACKS.get(example.name, "dev")
 
 
 def test_the_examples_are_found():
@@ -35,7 +26,7 @@ def test_the_examples_are_found():
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.name)
 def test_every_example_is_priced_as_a_table_as_json_and_as_markdown(example, sandbox_factory):
     sandbox = sandbox_factory(**SANDBOX)
-    on = ["--url", sandbox.url, "--api-key", sandbox.api_key, "--stack", _stack(example)]
+    on = ["--url", sandbox.url, "--api-key", sandbox.api_key, "--stack", example_stack(example)]
     runner = CliRunner()
     table = runner.invoke(app, ["cost", str(example), *on])
     assert table.exit_code == 0, table.output
@@ -55,7 +46,7 @@ def test_every_example_goes_up_refreshes_and_is_destroyed_leaving_nothing_billin
 ):
     httpx.post(f"{world.aws.url}/moto-api/reset", timeout=30).raise_for_status()
     env = {**world.exports(), "DUMONT_PACING_SCALE": "0"}
-    stack: Deployment = deployment_factory(example, stack=_stack(example), env=env,
+    stack: Deployment = deployment_factory(example, stack=example_stack(example), env=env,
                                            call_timeout=120.0)  # fmt: skip
     up = stack.up()
     assert up.created and not stack.refresh().deleted

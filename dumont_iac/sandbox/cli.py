@@ -218,8 +218,11 @@ def sandbox(
                 err=True,
             )
         services_up = "marketplace, control plane" + (" and AWS" if world.aws else "")
-        typer.echo(f"Ready in {ready:.1f} s ({services_up}). Ctrl-C stops them.")
-        _wait_for_a_stop_signal()
+        try:  # a Ctrl-C right after the line is printed stops the services as cleanly
+            typer.echo(f"Ready in {ready:.1f} s ({services_up}). Ctrl-C stops them.")
+            _wait_for_a_stop_signal()
+        except KeyboardInterrupt:
+            pass
 
 
 def _beside(db: str, name: str) -> str:

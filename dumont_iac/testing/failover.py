@@ -21,11 +21,10 @@ import boto3
 
 from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace.models import VolumeAttachment
-from dumont_iac.clients.marketplace.offer_filter import OfferFilter
 from dumont_iac.control_plane.store.documents import STANDBY, WARM_POOL
 from dumont_iac.models.gpu_instance import GpuInstanceArgs
 from dumont_iac.provider.labels import rental_label, standby_id
-from dumont_iac.provider.renting import rent_cheapest
+from dumont_iac.provider.renting import offer_filter_for, rent_cheapest
 from dumont_iac.sandbox.world import World
 
 T = TypeVar("T")
@@ -70,8 +69,8 @@ class FailoverWorld:
         raise AssertionError(f"{what}: not within {sandbox_seconds} sandbox seconds")
 
     def args(self, logical_name: str, **extra: Any) -> GpuInstanceArgs:
-        return GpuInstanceArgs(logical_name=logical_name, image=IMAGE, disk_gb=10,
-                               max_price_per_hour=5.0, **extra)  # fmt: skip
+        given = {"image": IMAGE, "disk_gb": 10, "max_price_per_hour": 5.0, **extra}
+        return GpuInstanceArgs(logical_name=logical_name, **given)
 
     def spec(self, args: GpuInstanceArgs) -> dict[str, Any]:
         arguments = args.model_dump(mode="json", exclude_none=True)
@@ -84,10 +83,10 @@ class FailoverWorld:
     def place_pool(self, gpu_id: str, standbys: int = 1) -> dict[str, Any]:
         """A primary and ``standbys`` stopped standbys on one machine, sharing one volume."""
         args = self.args(f"test/{gpu_id}")
-        offers = self.market.search_offers(
-            OfferFilter(min_num_gpus=1 + standbys, max_price_per_hour=5.0, order="price"),
-            cached=False,
+        room = offer_filter_for(args).model_copy(
+            update={"num_gpus": None, "min_num_gpus": 1 + standbys, "max_price_per_hour": None}
         )
+        offers = self.market.search_offers(room, cached=False)
         machine = offers[0].machine_id
         volume_offer = self.market.search_volume_offers(machine_id=machine, min_size_gb=20)[0]
         volume = self.market.create_volume(volume_offer.id, 20, name=gpu_id).volume_id
@@ -107,19 +106,22 @@ class FailoverWorld:
         }, key=gpu_id)  # fmt: skip
         return {"machine": machine, "volume": volume, "primary": primary, "standbys": spares}
 
-    def place_standby(self, gpu_id: str, **settings: Any) -> dict[str, Any]:
-        """A GPU with a CPU standby VM on moto's EC2, associated in the control plane."""
-        args = self.args(f"test/{gpu_id}")
+    def place_standby(
+        self, gpu_id: str, gpu: dict[str, Any] | None = None, **settings: Any
+    ) -> dict[str, Any]:
+        """A GPU (``gpu``: more of its arguments) with a CPU standby VM on moto's EC2,
+        associated in the control plane (``settings``: the association's)."""
+        args = self.args(f"test/{gpu_id}", **(gpu or {}))
         contract = rent_cheapest(self.market, args, rental_label(gpu_id, None))
         self.wait("the GPU to run", lambda: self.running(contract) or None, 120)
-        vm = self.associate(gpu_id, **settings)
+        vm = self.associate(gpu_id, args, **settings)
         rented = self.market.instance(contract)
         assert rented is not None
         return {"contract": contract, "vm": vm, "machine": rented.machine_id}
 
-    def associate(self, gpu_id: str, **settings: Any) -> str:
+    def associate(self, gpu_id: str, args: GpuInstanceArgs | None = None, **settings: Any) -> str:
         """A CPU standby VM on moto's EC2 for the GPU, associated in the control plane."""
-        args = self.args(f"test/{gpu_id}")
+        args = args or self.args(f"test/{gpu_id}")
         ec2 = self.ec2()
         vm = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1,
                                InstanceType="t3.medium")["Instances"][0]["InstanceId"]  # fmt: skip

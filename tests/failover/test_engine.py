@@ -172,3 +172,24 @@ def test_a_flapping_gpu_fails_over_no_more_than_its_limit(engine):
     assert _carrier(engine, POOL).id == first.id  # still on the failed contract: not moved
     succeeded = [e for e in engine.events(POOL, "action.succeeded")]
     assert len(succeeded) == 1
+
+
+@pytest.mark.parametrize("rebid", [True, False])
+def test_an_outbid_gpu_is_bid_back_under_its_cap_before_it_fails_over(engine, rebid):
+    placed = engine.place_standby(GPU, gpu={"interruptible": True, "max_price_per_hour": 5.0})
+    engine.store.documents.put(engine.user_id, FAILOVER_GPU, {
+        "use_global_settings": False, "rebid_before_failover": rebid,
+    }, key=GPU)  # fmt: skip
+    outbid = engine.fault(f"instances/{placed['contract']}/outbid")
+    assert outbid["winning_bid"] < 5.0
+    if rebid:
+        engine.wait("the GPU back", lambda: engine.running(placed["contract"]), 300)
+        (event,) = engine.events(GPU, "failover.rebid")
+        assert event["data"]["bid"] > outbid["winning_bid"]
+        assert engine.events(GPU, "action.requested") == []  # no failover was needed
+        assert engine.events(GPU, "failover.detected") == []
+    else:
+        engine.wait("the failover", lambda: engine.events(GPU, "action.succeeded"), 900)
+        assert engine.events(GPU, "failover.rebid") == []
+        moved = _carrier(engine, GPU)
+        assert moved is not None and moved.id != placed["contract"]

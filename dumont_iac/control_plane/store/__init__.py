@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from dumont_iac.control_plane.clock import Clock
-from dumont_iac.control_plane.store import migrate as migrations
+from dumont_iac.control_plane.store import migrate
 from dumont_iac.control_plane.store.actions import Actions
 from dumont_iac.control_plane.store.budgets import Budgets
 from dumont_iac.control_plane.store.documents import Documents
@@ -44,10 +44,10 @@ class Store:
         return store
 
     def migrate(self) -> None:
-        migrations.upgrade(self.engine)
+        migrate.upgrade(self.engine)
 
     def revision(self) -> str | None:
-        return migrations.current_revision(self.engine)
+        return migrate.current_revision(self.engine)
 
     @property
     def backend(self) -> str:
