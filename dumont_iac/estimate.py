@@ -172,9 +172,10 @@ def estimate_program(
     budgets: list[tuple[str, dict[str, Any]]] = []
     for urn, inputs in planned.inputs.items():
         name = urn.rsplit("::", 1)[-1]
-        if urn.split("::")[2] == _BUDGET_TYPE:
+        token = _type_of(urn)
+        if token == _BUDGET_TYPE:
             budgets.append((name, inputs))
-        found = _price(urn.split("::")[2], inputs, client)
+        found = _price(token, inputs, client)
         if found is not None:
             estimate.resources.append(PricedResource(name, found[0], found[1]))
             priced[(name, found[0])] = found[1]
@@ -198,6 +199,11 @@ def estimate_program(
             sum((c.expected_per_hour or 0.0) for c in past.values()) * HOURS_PER_MONTH, 2
         )
     return estimate
+
+
+def _type_of(urn: str) -> str:
+    """The resource's own type: a component's child has its parents' types before a ``$``."""
+    return urn.split("::")[2].split("$")[-1]
 
 
 def _same_arguments(kind: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:

@@ -73,6 +73,8 @@ FILE_LAYERS = {
     "sandbox/test_vastai_client.py": "cli",
     "test_demo.py": "cli",
     "test_examples.py": "lifecycle",
+    "components/test_components.py": "unit",
+    "components/test_deployed.py": "lifecycle",
     "test_lookups_cli.py": "cli",
     "test_workflows.py": "cli",
     # The cost-capped scenarios: lifecycle on the local world; their real-marketplace runs carry

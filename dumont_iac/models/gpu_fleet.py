@@ -12,7 +12,7 @@ renting them again.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, NotRequired
 
 from pydantic import ValidationInfo, field_validator
 from typing_extensions import TypedDict
@@ -35,6 +35,9 @@ class FleetMember(TypedDict):
     price_per_hour: float | None
     status: str
     ssh_command: str | None
+    # Added after the first release: members in older state lack them.
+    public_ip: NotRequired[str | None]
+    ports: NotRequired[dict[str, int]]
 
 
 class MissingMember(TypedDict):
@@ -87,7 +90,8 @@ class GpuFleetArgs(GpuConstraints):
     logical_id: str | None = computed(description="Stable id of the fleet: the resource id.")
     members: list[FleetMember] | None = computed(
         description="Running members, by index: index, logical_id, contract_id, machine_id, "
-        "gpu_name, region, price_per_hour, status, ssh_command."
+        "gpu_name, region, price_per_hour, status, ssh_command, public_ip and ports (each "
+        'published container port, e.g. "8000", to its public port).'
     )
     missing_members: list[MissingMember] | None = computed(
         description="Declared members not held (fewer than count ran): index, logical_id, reason."

@@ -41,7 +41,13 @@ from dumont_iac.provider.fleet_members import (
     held_members,
 )
 from dumont_iac.provider.labels import logical_id_of, member_id, rental_label
-from dumont_iac.provider.rentals import destroy_all, price_of, ssh_command_of, status_of
+from dumont_iac.provider.rentals import (
+    destroy_all,
+    price_of,
+    published_ports,
+    ssh_command_of,
+    status_of,
+)
 from dumont_iac.provider.renting import TERMINAL, bid_for, price_rentals
 from dumont_iac.schema import fields_of
 
@@ -237,6 +243,8 @@ def _member(fleet_id: str, index: int, instance: Instance) -> dict[str, Any]:
         "price_per_hour": price_of(instance),
         "status": status_of(instance),
         "ssh_command": ssh_command_of(instance),
+        "public_ip": instance.public_ipaddr,
+        "ports": published_ports(instance),
     }
 
 

@@ -24,6 +24,17 @@ def ssh_command_of(instance: Instance) -> str | None:
     return f"ssh -p {port} root@{host}" if host and port else None
 
 
+def published_ports(instance: Instance) -> dict[str, int]:
+    """Each published TCP container port (SSH aside) to its public port, while it runs."""
+    ports: dict[str, int] = {}
+    for spec in instance.ports or {}:
+        port, _, protocol = spec.partition("/")
+        host = instance.host_port(int(port)) if protocol == "tcp" and port != "22" else None
+        if host is not None:
+            ports[port] = host
+    return ports
+
+
 def price_of(instance: Instance) -> float | None:
     return round(instance.dph_total, 4) if instance.dph_total else None
 
