@@ -87,7 +87,7 @@ TESTS = Path(__file__).parent
 # A test that starts one of these real servers for itself is a contract test of that server.
 SERVED = frozenset(
     {"sandbox", "sandbox_factory", "gpu_sandbox", "world", "control_plane",
-     "serve_control_plane", "serve", "postgres"}
+     "serve_control_plane", "serve", "postgres", "moto_server"}
 )  # fmt: skip
 
 

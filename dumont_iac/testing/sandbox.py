@@ -93,3 +93,16 @@ def world(
     settings = SandboxSettings(db_path=str(path), **TEST_DEFAULTS)
     with running_world(settings, control_plane_db=str(tmp_path / "world-control-plane.db")) as w:
         yield w
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """moto's server alone on a free port of 127.0.0.1, shared by a module's tests (its first
+    call into a region builds that region's backend, which takes seconds)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

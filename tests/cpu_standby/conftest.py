@@ -3,7 +3,7 @@ whole local world (marketplace, control plane, moto) through the driver."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -15,16 +15,10 @@ from dumont_iac.testing import Deployment
 
 
 @pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    """moto's server on a free port, shared by a module's tests: its first EC2 call builds the
-    region's backend (seconds), so each test tags its VMs with an identity of its own."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+def moto_url(moto_server: str) -> str:
+    """moto's server, shared by a module's tests: each test tags its VMs with an identity of
+    its own."""
+    return moto_server
 
 
 @pytest.fixture

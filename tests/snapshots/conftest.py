@@ -3,7 +3,6 @@ the world with AWS credentials and the control plane's key in this process's env
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,17 +11,13 @@ from dumont_iac.sandbox.world import AWS_CREDENTIALS
 
 
 @pytest.fixture
-def moto_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
+def moto_url(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """moto's server, with this process's credentials pointed at it (the endpoint is given to
+    each client explicitly)."""
     for name, value in AWS_CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    return moto_server
 
 
 @pytest.fixture

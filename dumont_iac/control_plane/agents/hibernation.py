@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from dumont_iac.control_plane.agents.base import Agent
-from dumont_iac.control_plane.agents.leased import under_lease
+from dumont_iac.control_plane.agents.leased import LeasedAgent
 from dumont_iac.control_plane.events import EventLog
 from dumont_iac.control_plane.hibernation import Hibernation
 from dumont_iac.control_plane.leases import Leases
@@ -23,7 +22,7 @@ log = logging.getLogger(__name__)
 GPUS_PER_TICK = 50
 
 
-class AutoHibernation(Agent):
+class AutoHibernation(LeasedAgent):
     name = "auto_hibernation"
     description = "Pauses idle GPUs and destroys long-paused ones, per hibernation policy."
 
@@ -36,21 +35,15 @@ class AutoHibernation(Agent):
         *,
         lease_seconds: float,
     ) -> None:
-        super().__init__()
-        self._store = store
-        self._leases = leases
-        self._events = events
+        super().__init__(store, leases, events, lease_seconds=lease_seconds)
         self._hibernation = hibernation
-        self._lease_seconds = lease_seconds
 
     def tick(self, now: float) -> str:
         done: list[str] = []
         policies = self._store.documents.all_of_kind(HIBERNATION_POLICY)[:GPUS_PER_TICK]
         for user_id, gpu_id, body in policies:
             policy = HibernationPolicySpec.model_validate(body)
-            with under_lease(
-                self._leases, self._events, user_id, gpu_id, self._lease_seconds
-            ) as lease:
+            with self.leased(user_id, gpu_id) as lease:
                 if lease is None:
                     continue
                 try:

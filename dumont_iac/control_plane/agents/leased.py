@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from dumont_iac.control_plane.agents.base import Agent
 from dumont_iac.control_plane.events import EventLog
 from dumont_iac.control_plane.leases import Lease, LeaseKeeper, Leases
+from dumont_iac.control_plane.store import Store
 
 
 @contextmanager
@@ -36,3 +39,20 @@ def under_lease(
             yield lease
     finally:
         leases.release(lease)
+
+
+class LeasedAgent(Agent):
+    """An agent that walks its policies each tick and acts on each GPU under its lease."""
+
+    def __init__(
+        self, store: Store, leases: Leases, events: EventLog, *, lease_seconds: float
+    ) -> None:
+        super().__init__()
+        self._store = store
+        self._leases = leases
+        self._events = events
+        self._lease_seconds = lease_seconds
+
+    def leased(self, user_id: int, gpu_id: str) -> Any:
+        """``under_lease`` for this agent's GPU: yields None when another replica has it."""
+        return under_lease(self._leases, self._events, user_id, gpu_id, self._lease_seconds)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from dumont_iac.control_plane.agents.base import Agent
-from dumont_iac.control_plane.agents.leased import under_lease
+from dumont_iac.control_plane.agents.leased import LeasedAgent
 from dumont_iac.control_plane.events import EventLog
 from dumont_iac.control_plane.leases import Leases
 from dumont_iac.control_plane.models.hibernation import HibernationState
@@ -26,7 +25,7 @@ log = logging.getLogger(__name__)
 SNAPSHOTS_PER_TICK = 10  # a tick stays bounded however many GPUs are due
 
 
-class PeriodicSnapshots(Agent):
+class PeriodicSnapshots(LeasedAgent):
     name = "periodic_snapshots"
     description = "Takes snapshots on schedule and prunes them per retention policy."
 
@@ -39,12 +38,8 @@ class PeriodicSnapshots(Agent):
         *,
         lease_seconds: float,
     ) -> None:
-        super().__init__()
-        self._store = store
-        self._leases = leases
-        self._events = events
+        super().__init__(store, leases, events, lease_seconds=lease_seconds)
         self._snapshots = snapshots
-        self._lease_seconds = lease_seconds
 
     def tick(self, now: float) -> str:
         taken = failed = 0
@@ -56,9 +51,7 @@ class PeriodicSnapshots(Agent):
                 continue
             if not self._awake(user_id, gpu_id):
                 continue
-            with under_lease(
-                self._leases, self._events, user_id, gpu_id, self._lease_seconds
-            ) as lease:
+            with self.leased(user_id, gpu_id) as lease:
                 if lease is None:
                     continue
                 try:
