@@ -204,25 +204,26 @@ def sandbox(
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         return  # stopped while starting: what had started is stopped already
-    with services:
-        ready = time.monotonic() - started
-        exports = world.exports()
-        if control_plane_key is not None:
-            exports["DUMONT_API_KEY"] = "<the key you passed>"
-        for name, value in exports.items():
-            if not name.startswith("VAST_"):
-                typer.echo(f"  export {name}={value}")
-        if world.aws is None:
-            typer.echo(
-                "No AWS stand-in: moto is not installed (pip install 'dumont-iac[sandbox]').",
-                err=True,
-            )
-        services_up = "marketplace, control plane" + (" and AWS" if world.aws else "")
-        try:  # a Ctrl-C right after the line is printed stops the services as cleanly
+    try:  # a Ctrl-C at any point from here stops the services as cleanly as at the prompt
+        with services:
+            ready = time.monotonic() - started
+            exports = world.exports()
+            if control_plane_key is not None:
+                exports["DUMONT_API_KEY"] = "<the key you passed>"
+            for name, value in exports.items():
+                if not name.startswith("VAST_"):
+                    typer.echo(f"  export {name}={value}")
+            if world.aws is None:
+                typer.echo(
+                    "No AWS stand-in: moto is not installed (pip install 'dumont-iac[sandbox]').",
+                    err=True,
+                )
+            services_up = "marketplace, control plane" + (" and AWS" if world.aws else "")
             typer.echo(f"Ready in {ready:.1f} s ({services_up}). Ctrl-C stops them.")
             _wait_for_a_stop_signal()
-        except KeyboardInterrupt:
-            pass
+
+    except KeyboardInterrupt:
+        pass
 
 
 def _beside(db: str, name: str) -> str:

@@ -71,9 +71,10 @@ def test_a_dropped_response_to_a_read_is_retried(client, probe, http_log):
 
 
 def test_429_is_retried_even_for_calls_that_are_not_idempotent(sandbox_factory, http_log):
-    # The sandbox's gaps scaled to 1/50 (reboot: 20 ms), no pacing on this side: the second
-    # reboot arrives too early, is refused before anything happens, and is sent again.
-    sandbox = sandbox_factory(rate_limits="0.02")
+    # The sandbox's gaps halved (reboot: 500 ms, long enough that a busy machine still sends
+    # the second reboot inside it), no pacing on this side: the second reboot arrives too
+    # early, is refused before anything happens, and is sent again.
+    sandbox = sandbox_factory(rate_limits="0.5")
     client = MarketplaceClient(sandbox.url, sandbox.api_key, pacing_scale=0)
     with pytest.raises(errors.NotFound):
         client.reboot(1)
