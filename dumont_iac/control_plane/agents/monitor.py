@@ -26,7 +26,7 @@ from dumont_iac.control_plane import policy
 from dumont_iac.control_plane.agents.base import Agent
 from dumont_iac.control_plane.events import EventLog
 from dumont_iac.control_plane.failover import cpu_standby
-from dumont_iac.control_plane.failover.context import GpuContext
+from dumont_iac.control_plane.failover.context import GpuContext, current_contracts
 from dumont_iac.control_plane.failover.health import Health, check
 from dumont_iac.control_plane.leases import Leases
 from dumont_iac.control_plane.models.gpus import GpuSpec
@@ -44,7 +44,6 @@ from dumont_iac.control_plane.store.documents import (
     WARM_POOL_STATE,
 )
 from dumont_iac.errors import DumontError
-from dumont_iac.provider.labels import logical_id_of
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +78,7 @@ class MarketMonitor(Agent):
         if not gpus:
             return "no GPU has a failover mechanism"
         market = self._marketplace()
-        current = _current_contracts(market.instances())
+        current = current_contracts(market.instances())
         failing = 0
         for user_id, gpu_id in gpus[:GPUS_PER_TICK]:
             ctx = GpuContext(self._store, self._events, market, user_id, gpu_id)
@@ -182,16 +181,6 @@ def _forget_unprotected(store: Store, protected: set[tuple[int, str]]) -> None:
         for user_id, gpu_id, _ in store.documents.all_of_kind(kind):
             if (user_id, gpu_id) not in protected:
                 store.documents.delete(user_id, kind, gpu_id)
-
-
-def _current_contracts(listing: list[Instance]) -> dict[str, Instance]:
-    """The newest contract carrying each marker: where each logical GPU is now."""
-    current: dict[str, Instance] = {}
-    for instance in listing:
-        marker = logical_id_of(instance.label)
-        if marker and (marker not in current or instance.id > current[marker].id):
-            current[marker] = instance
-    return current
 
 
 def _left_alone(ctx: GpuContext) -> bool:

@@ -38,12 +38,16 @@ class GpuContext:
     def now(self) -> float:
         return self.store.clock.now()
 
-    def carrying(self, marker_id: str | None = None) -> list[Instance]:
-        """Live rentals whose label carries ``marker_id`` (the GPU's own marker by default)."""
-        wanted = marker_id or self.gpu_id
-        return [i for i in self.market.instances() if logical_id_of(i.label) == wanted]
-
     def current(self) -> Instance | None:
         """The contract the logical GPU is on now: the newest carrying its marker."""
-        found = self.carrying()
-        return max(found, key=lambda i: i.id) if found else None
+        return current_contracts(self.market.instances()).get(self.gpu_id)
+
+
+def current_contracts(listing: list[Instance]) -> dict[str, Instance]:
+    """The newest contract carrying each marker: where each logical GPU is now."""
+    current: dict[str, Instance] = {}
+    for instance in listing:
+        marker = logical_id_of(instance.label)
+        if marker and (marker not in current or instance.id > current[marker].id):
+            current[marker] = instance
+    return current

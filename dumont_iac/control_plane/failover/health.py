@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from dumont_iac.clients.marketplace.models import Instance
+from dumont_iac.provider.rentals import outbid_by
 
-_PRICE = re.compile(r"\$\s*([0-9]+(?:\.[0-9]+)?)\s*/\s*h")
 # States a contract passes through on its way to running (or while rebooting).
 COMING_UP = frozenset({"created", "loading", "running", "rebooting"})
 
@@ -37,8 +36,7 @@ def check(instance: Instance | None) -> Health:
     if actual in COMING_UP or not actual:
         return Health(True)
     message = instance.status_msg or ""
-    if instance.is_bid and "outbid" in message.lower():
-        named = _PRICE.search(message)
-        winning = float(named.group(1)) if named else instance.min_bid
+    winning = outbid_by(instance)  # the provider's reading of the same message
+    if winning is not None:
         return Health(False, f"outbid: {message}", outbid_by=winning)
     return Health(False, f"contract {instance.id} is {actual}: {message}".strip())
