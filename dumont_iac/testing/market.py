@@ -118,6 +118,8 @@ def assert_rentals_match(market: Market, deployment: Deployment) -> None:
             for member in resource.outputs["members"]:
                 declared[member["logical_id"]] = member["contract_id"]
             continue
+        if not resource.type.endswith((":GpuInstance", ":WarmPool")):
+            continue  # rents nothing of its own (a policy, a standby on AWS, a budget)
         declared[resource.id] = resource.outputs["contract_id"]
         # A WarmPool: its standbys carry the pool's id and their index.
         for index, contract_id in enumerate(resource.outputs.get("standby_contract_ids", []), 1):

@@ -1,0 +1,169 @@
+"""One small stack per row of the fault matrix, and what every cell checks at its end.
+
+Each stack is the resource under test with what it needs (a policy needs a GPU to protect).
+``assert_as_declared`` looks at the whole world, not at the provider's word: the marketplace
+holds exactly the rentals and volumes the state declares, EC2 bills exactly the declared
+standby VMs, S3 holds exactly the declared buckets, the control plane holds exactly the
+declared registrations, and after a refresh the program plans no change.
+``assert_nothing_left`` is the same after a destroy, with the spend flat an hour later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+
+from dumont_iac import (
+    Budget,
+    CpuStandby,
+    GpuFleet,
+    GpuInstance,
+    HibernationPolicy,
+    SnapshotPolicy,
+    WarmPool,
+)
+from dumont_iac.control_plane.store.documents import (
+    FAILOVER_GPU,
+    HIBERNATION_POLICY,
+    SNAPSHOT_POLICY,
+    STANDBY,
+    WARM_POOL,
+)
+from dumont_iac.sandbox.world import AWS_CREDENTIALS
+from dumont_iac.testing import Deployment
+from dumont_iac.testing.failover import FailoverWorld
+from dumont_iac.testing.market import Market, assert_rentals_match
+from tests.cpu_standby.conftest import billing
+
+GPU = {"image": "ubuntu:22.04", "max_price_per_hour": 2.0, "disk_gb": 10}
+BUCKET = "fault-matrix-snapshots"
+
+
+def _gpu() -> GpuInstance:
+    return GpuInstance("gpu", **GPU)
+
+
+def gpu_instance() -> None:
+    _gpu()
+
+
+def gpu_fleet() -> None:
+    GpuFleet("fleet", count=2, **GPU)
+
+
+def warm_pool() -> None:
+    WarmPool("pool", standbys=1, volume_size_gb=20, **GPU)
+
+
+def cpu_standby() -> None:
+    CpuStandby("gpu-standby", gpu=_gpu())
+
+
+def budget() -> None:
+    _gpu()
+    Budget("budget", limit_usd=5_000, action="stop")
+
+
+def snapshot_policy() -> None:
+    SnapshotPolicy("gpu-snapshots", gpu=_gpu(), bucket=BUCKET, force_destroy=True)
+
+
+def hibernation_policy() -> None:
+    gpu = _gpu()
+    snapshots = SnapshotPolicy("gpu-snapshots", gpu=gpu, bucket=BUCKET, force_destroy=True)
+    HibernationPolicy("gpu-sleep", gpu=gpu, snapshots=snapshots, idle_minutes=60)
+
+
+def every_resource() -> None:
+    """One stack holding every row, for a fault that reaches them all in one deploy."""
+    gpu = _gpu()
+    GpuFleet("fleet", count=2, **GPU)
+    WarmPool("pool", standbys=1, volume_size_gb=20, **GPU)
+    CpuStandby("gpu-standby", gpu=gpu)
+    snapshots = SnapshotPolicy("gpu-snapshots", gpu=gpu, bucket=BUCKET, force_destroy=True)
+    HibernationPolicy("gpu-sleep", gpu=gpu, snapshots=snapshots, idle_minutes=60)
+    Budget("budget", limit_usd=20_000, action="stop")
+
+
+STACKS: dict[str, Callable[[], None]] = {
+    "GpuInstance": gpu_instance,
+    "GpuFleet": gpu_fleet,
+    "WarmPool": warm_pool,
+    "CpuStandby": cpu_standby,
+    "Budget": budget,
+    "SnapshotPolicy": snapshot_policy,
+    "HibernationPolicy": hibernation_policy,
+}
+"""The stack of each row of the matrix."""
+
+# What each resource registers with the control plane, under the protected GPU's id.
+REGISTERS = {
+    "WarmPool": WARM_POOL,
+    "CpuStandby": STANDBY,
+    "FailoverPolicy": FAILOVER_GPU,
+    "SnapshotPolicy": SNAPSHOT_POLICY,
+    "HibernationPolicy": HIBERNATION_POLICY,
+}
+
+
+def _of_type(stack: Deployment, name: str) -> list[Any]:
+    return [r for r in stack.state.resources.values() if r.type.endswith(f":{name}")]
+
+
+def _buckets(lab: FailoverWorld) -> set[str]:
+    assert lab.world.aws is not None
+    s3 = boto3.client("s3", endpoint_url=lab.world.aws.url, region_name="us-east-1",
+                      aws_access_key_id=AWS_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=AWS_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
+    return {b["Name"] for b in s3.list_buckets()["Buckets"]}
+
+
+def _registered(lab: FailoverWorld) -> dict[str, set[str]]:
+    documents = lab.store.documents
+    found = {kind: set(documents.list(lab.user_id, kind)) for kind in REGISTERS.values()}
+    found["budget"] = {str(i) for i in lab.store.budgets.list(lab.user_id)}
+    return found
+
+
+def declared_registrations(stack: Deployment) -> dict[str, set[str]]:
+    wanted: dict[str, set[str]] = {kind: set() for kind in REGISTERS.values()}
+    for name, kind in REGISTERS.items():
+        for resource in _of_type(stack, name):
+            gpu_id = resource.id if name == "WarmPool" else resource.outputs["gpu_id"]
+            wanted[kind].add(gpu_id)
+    wanted["budget"] = {str(int(r.outputs["budget_id"])) for r in _of_type(stack, "Budget")}
+    return wanted
+
+
+def assert_as_declared(lab: FailoverWorld, stack: Deployment, *, refresh: bool = True) -> None:
+    """The world holds exactly what the stack's state declares, and nothing else bills."""
+    with Market(lab.world.marketplace) as market:
+        assert_rentals_match(market, stack)
+    volumes = {v.id for v in lab.market.volumes()}
+    assert volumes == {r.outputs["volume_id"] for r in _of_type(stack, "WarmPool")}, volumes
+    if lab.world.aws is not None:
+        vms = {vm["InstanceId"] for vm in billing(lab.world.aws.url)}
+        declared = {r.outputs["ec2_instance_id"] for r in _of_type(stack, "CpuStandby")}
+        assert vms == declared, f"EC2 bills {vms}, the stack declares {declared}"
+        buckets = {r.outputs["bucket"] for r in _of_type(stack, "SnapshotPolicy")}
+        assert _buckets(lab) == buckets
+    held, wanted = _registered(lab), declared_registrations(stack)
+    assert held == wanted, f"the control plane holds {held}, the stack declares {wanted}"
+    if refresh:  # the state agrees with the world: after a refresh, the program changes nothing
+        stack.refresh()
+        planned = stack.preview().counts
+        assert planned["unchanged"] == sum(planned.values()), planned
+
+
+def assert_nothing_left(lab: FailoverWorld) -> None:
+    """After a destroy: no rental, volume, VM, bucket or registration; the spend stays flat."""
+    assert lab.market.instances() == [] and lab.market.volumes() == []
+    if lab.world.aws is not None:
+        assert billing(lab.world.aws.url) == []
+        assert _buckets(lab) == set()
+    assert all(not ids for ids in _registered(lab).values()), _registered(lab)
+    credit = lab.market.user().credit
+    lab.world.marketplace.clock.advance(3_600)
+    assert lab.market.user().credit == credit
