@@ -67,6 +67,7 @@ FILE_LAYERS = {
     "snapshots/test_frozen_snapshot_blob.py": "contract",
     "snapshots/test_frozen_hibernation_blob.py": "contract",
     "provider_core/test_provider_blobs.py": "contract",
+    "provider_core/test_deployed_state.py": "contract",
     "provider_core/test_driver_lifecycle.py": "lifecycle",
     "provider_core/test_driver_programs.py": "lifecycle",
     "sandbox/test_instance_faults.py": "contract",

@@ -38,7 +38,9 @@ def leftovers(world: World) -> dict[str, list[Any]]:
     }
     if world.aws is not None:
         found["vms"] = _vms_not_terminated(world.aws.url)
-        found["buckets"] = sorted(b["Name"] for b in _aws("s3", world.aws.url).list_buckets()["Buckets"])
+        found["buckets"] = sorted(
+            b["Name"] for b in _aws("s3", world.aws.url).list_buckets()["Buckets"]
+        )
     store = world.control_plane.store
     user_id = store.users.id_of(CONTROL_PLANE_USER)
     assert user_id is not None, "the world's control plane has no sandbox user"

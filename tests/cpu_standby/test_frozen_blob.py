@@ -31,9 +31,7 @@ def test_a_frozen_blob_launches_reads_and_deletes_a_standby(frozen, provider, wo
 
 
 @each_blob("cpu_standby")
-def test_a_frozen_blob_deletes_a_standby_launched_by_the_current_provider(
-    frozen, provider, world
-):
+def test_a_frozen_blob_deletes_a_standby_launched_by_the_current_provider(frozen, provider, world):
     created = provider_blobs.create_with(provider, CpuStandbyProvider(), frozen, ARGS)
     assert set(leftovers(world)) == {"vms", "standby"}
     provider_blobs.delete_with(provider, frozen, created)

@@ -1,5 +1,6 @@
-"""What every resource's frozen-blob tests share: its blobs of every release as a parameter,
-and a provider process pointed at the sandbox the resource lives in."""
+"""What the tests of released versions' state share: each resource's frozen blobs of every
+release as a parameter, where the recorded states are, and a provider process pointed at the
+sandbox the resource lives in."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from dumont_iac.testing import ProviderProcess, provider_blobs
 from tests.gpu_instance.helpers import CLEAN_ENV
 
 FIXTURES = Path(__file__).parent / "fixtures"
+STATE = FIXTURES / "state"
+"""Recorded states, one per resource and schema version (``<resource>-v<version>.json``)."""
 PROJECT = "frozen"
 
 
