@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -20,18 +20,32 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from dumont_iac import schema
 from dumont_iac.clients.control_plane import ControlPlaneClient
+from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.control_plane.models.snapshots import SnapshotPolicySpec
 from dumont_iac.control_plane.store.documents import SNAPSHOT_POLICY
 from dumont_iac.registry import RESOURCES
 from dumont_iac.testing.engine_process import PROVIDER_KEY
 from dumont_iac.testing.leftovers import leftovers
+from tests.budgets.helpers import rent
 
 from .frozen import STATE, world_provider
 
 
-def _register_snapshot_policy(world: Any, inputs: dict[str, Any]) -> None:
+def _rent_the_gpu(world: Any, arguments: dict[str, Any]) -> dict[str, list[Any]]:
+    # The GPU the standby stands by for: without it, the control plane would fail it over at
+    # once and rent the GPU again itself.
+    market = MarketplaceClient(world.marketplace.url, world.marketplace.api_key, pacing_scale=0)
+    return {"rentals": [rent(market, arguments["gpu_id"]).id]}
+
+
+def _register_snapshot_policy(world: Any, arguments: dict[str, Any]) -> dict[str, list[Any]]:
     client = ControlPlaneClient(world.control_plane.url, world.control_plane_key)
-    client.put_snapshot_policy(inputs["gpu_id"], SnapshotPolicySpec(bucket="recorded-snapshots"))
+    client.put_snapshot_policy(arguments["gpu_id"], SnapshotPolicySpec(bucket="recorded"))
+    return {SNAPSHOT_POLICY: [arguments["gpu_id"]]}
+
+
+def _nothing(*_: Any) -> dict[str, list[Any]]:
+    return {}
 
 
 @dataclass(frozen=True)
@@ -40,10 +54,10 @@ class Deployed:
 
     identity: tuple[str, ...] = ()
     """Outputs naming what the deploy made: the recorded ones are replaced by the live ones."""
-    needs: Callable[[Any, dict[str, Any]], None] | None = None
-    """What must exist before the resource is created (and is not the resource's to delete)."""
-    kept: Callable[[dict[str, Any]], dict[str, list[Any]]] = field(default=lambda _: {})
-    """What a delete leaves on purpose, from the recorded arguments."""
+    needs: Callable[[Any, dict[str, Any]], dict[str, list[Any]]] = _nothing
+    """Makes what the stack held besides the resource (not the resource's to delete)."""
+    kept: Callable[[dict[str, Any]], dict[str, list[Any]]] = _nothing
+    """What deleting the resource leaves on purpose, from the recorded arguments."""
 
 
 DEPLOYED = {
@@ -52,13 +66,11 @@ DEPLOYED = {
     "warm_pool": Deployed(
         identity=("logical_id", "contract_id", "machine_id", "volume_id", "standby_contract_ids")
     ),
-    "cpu_standby": Deployed(identity=("logical_id", "ec2_instance_id")),
+    "cpu_standby": Deployed(identity=("logical_id", "ec2_instance_id"), needs=_rent_the_gpu),
     "failover_policy": Deployed(),
     # Without force_destroy the bucket and its snapshots outlive the policy.
-    "snapshot_policy": Deployed(kept=lambda args: {"buckets": [args["bucket"]]}),
-    "hibernation_policy": Deployed(
-        needs=_register_snapshot_policy, kept=lambda args: {SNAPSHOT_POLICY: [args["gpu_id"]]}
-    ),
+    "snapshot_policy": Deployed(kept=lambda arguments: {"buckets": [arguments["bucket"]]}),
+    "hibernation_policy": Deployed(needs=_register_snapshot_policy),
     "budget": Deployed(identity=("budget_id",)),
 }
 RECORDED = [
@@ -76,8 +88,7 @@ def test_a_recorded_state_refreshes_with_no_change_and_deletes_with_nothing_left
     deployed = DEPLOYED[entry.fixture]
     arguments = recorded["migrated_inputs"]
     process = world_provider(provider_process_factory, world)
-    if deployed.needs is not None:
-        deployed.needs(world, arguments)
+    besides = deployed.needs(world, arguments)
     blob = serialize_provider(entry.provider())
     urn = f"urn:pulumi:ci::{process.project}::{entry.type_token}::recorded"
     inputs = process.check(urn, {}, {**arguments, PROVIDER_KEY: blob}).inputs
@@ -97,4 +108,4 @@ def test_a_recorded_state_refreshes_with_no_change_and_deletes_with_nothing_left
 
     process.delete(urn, id_, state)
     assert process.read(urn, id_, state, inputs).id == ""
-    assert leftovers(world) == deployed.kept(arguments)
+    assert leftovers(world) == {**besides, **deployed.kept(arguments)}
