@@ -46,6 +46,7 @@ FILE_LAYERS = {
     "gpu_fleet/test_frozen_blob.py": "contract",
     "gpu_fleet/test_lifecycle.py": "lifecycle",
     "warm_pool/test_lifecycle.py": "lifecycle",
+    "warm_pool/test_frozen_blob.py": "contract",
     "warm_pool/test_faults.py": "lifecycle",
     "warm_pool/test_cost.py::test_a_deployed_pool_bills_its_primary_and_storage_for_standbys": (
         "lifecycle"
@@ -63,11 +64,15 @@ FILE_LAYERS = {
     "snapshots/test_s3.py": "contract",
     "snapshots/test_snapshots.py": "lifecycle",
     "snapshots/test_hibernation.py": "lifecycle",
+    "snapshots/test_frozen_snapshot_blob.py": "contract",
+    "snapshots/test_frozen_hibernation_blob.py": "contract",
     "provider_core/test_provider_blobs.py": "contract",
+    "provider_core/test_deployed_state.py": "contract",
     "provider_core/test_driver_lifecycle.py": "lifecycle",
     "provider_core/test_driver_programs.py": "lifecycle",
     "sandbox/test_instance_faults.py": "contract",
     "failover_policy/test_lifecycle.py": "lifecycle",
+    "failover_policy/test_frozen_blob.py": "contract",
     "failover_policy/test_status_cli.py": "cli",
     "sandbox/test_cli.py": "cli",
     "sandbox/test_vastai_client.py": "cli",

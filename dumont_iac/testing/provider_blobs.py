@@ -116,6 +116,40 @@ def exercise(
     return Exercise(id_, outputs, read_back.id, after.id)
 
 
+@dataclass
+class Created:
+    """A resource the current provider created: what its state holds."""
+
+    urn: str
+    id: str
+    outputs: dict[str, Any]
+
+
+def create_with(
+    process: ProviderProcess,
+    provider: ResourceProvider,
+    frozen: FrozenProvider,
+    inputs: Mapping[str, Any],
+    *,
+    name: str = "mixed",
+) -> Created:
+    """Create a resource through ``provider``'s own blob, in the frozen blob's resource type,
+    so that ``delete_with`` can take it away with the frozen one: a stack whose resources were
+    written by one version and are destroyed by another holds both."""
+    urn = frozen.urn(name, project=process.project)
+    news = {**inputs, PROVIDER_KEY: serialize_provider(provider)}
+    checked = process.check(urn, {}, news)
+    if checked.failures:
+        raise AssertionError(f"Check with the current provider failed: {checked.failures}")
+    id_, outputs = process.create(urn, checked.inputs)
+    return Created(urn, id_, outputs)
+
+
+def delete_with(process: ProviderProcess, frozen: FrozenProvider, created: Created) -> None:
+    """Delete ``created`` with the frozen blob in its state instead of the one it was made by."""
+    process.delete(created.urn, created.id, {**created.outputs, PROVIDER_KEY: frozen.blob})
+
+
 def _load_provider(spec: str) -> ResourceProvider:
     module_name, _, attr = spec.partition(":")
     if not attr:

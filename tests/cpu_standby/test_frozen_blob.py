@@ -5,39 +5,34 @@ fails here first."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import httpx
 import pytest
 
-from dumont_iac.clients.control_plane import ControlPlaneClient
+from dumont_iac.provider.cpu_standby import CpuStandbyProvider
 from dumont_iac.testing import provider_blobs
+from dumont_iac.testing.leftovers import leftovers
+from tests.provider_core.frozen import each_blob, world_provider
 
-from .conftest import billing
-
-FIXTURES = sorted(
-    (Path(__file__).resolve().parents[1] / "provider_core" / "fixtures").glob("cpu_standby-*.json")
-)
 ARGS = {"gpu_id": "gpu-0123456789ab", "logical_name": "frozen/ci/standby"}
 
 
-def test_there_is_a_frozen_cpu_standby_blob():
-    assert FIXTURES, "run tests/provider_core/fixtures/freeze_providers.py"
+@pytest.fixture
+def provider(provider_process_factory, world):
+    return world_provider(provider_process_factory, world)
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
-def test_a_frozen_blob_launches_reads_and_deletes_a_standby(
-    fixture, provider_process_factory, world
-):
-    httpx.post(f"{world.aws.url}/moto-api/reset", timeout=30).raise_for_status()
-    frozen = provider_blobs.read(fixture)
-    process = provider_process_factory(project="frozen", env=world.exports())
-    process.configure({})
-    done = provider_blobs.exercise(process, frozen, ARGS)
+@each_blob("cpu_standby")
+def test_a_frozen_blob_launches_reads_and_deletes_a_standby(frozen, provider, world):
+    done = provider_blobs.exercise(provider, frozen, ARGS)
     assert done.id.startswith("standby-") and done.read_id == done.id
     assert done.outputs["vm_state"] == "running" and done.outputs["__provider"] == frozen.blob
     assert done.read_id_after_delete == ""
-    process.delete(frozen.urn("frozen", project="frozen"), done.id, done.outputs)  # repeated
-    assert billing(world.aws.url) == []
-    control = ControlPlaneClient(world.control_plane.url, world.control_plane_key)
-    assert control.association(ARGS["gpu_id"]) is None
+    provider.delete(frozen.urn("frozen", project="frozen"), done.id, done.outputs)  # repeated
+    assert leftovers(world) == {}
+
+
+@each_blob("cpu_standby")
+def test_a_frozen_blob_deletes_a_standby_launched_by_the_current_provider(frozen, provider, world):
+    created = provider_blobs.create_with(provider, CpuStandbyProvider(), frozen, ARGS)
+    assert set(leftovers(world)) == {"vms", "standby"}
+    provider_blobs.delete_with(provider, frozen, created)
+    assert leftovers(world) == {}

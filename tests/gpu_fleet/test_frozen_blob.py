@@ -4,18 +4,12 @@ create and read a fleet, and delete it with nothing left on the marketplace. Mov
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from pulumi.dynamic.dynamic import serialize_provider
 
 from dumont_iac.provider.gpu_fleet import GpuFleetProvider
 from dumont_iac.testing import provider_blobs
-from tests.gpu_instance.helpers import CLEAN_ENV
+from tests.provider_core.frozen import each_blob, marketplace_provider
 
-FIXTURES = sorted(
-    (Path(__file__).resolve().parents[1] / "provider_core" / "fixtures").glob("gpu_fleet-*.json")
-)
 ARGS = {
     "image": "ubuntu:22.04",
     "logical_name": "frozen/ci/fleet",
@@ -24,23 +18,13 @@ ARGS = {
 }
 
 
-def test_there_is_a_frozen_gpu_fleet_blob():
-    assert FIXTURES, "run tests/provider_core/fixtures/freeze_providers.py"
-
-
 @pytest.fixture
 def provider(provider_process_factory, gpu_sandbox):
-    process = provider_process_factory(project="frozen", env=CLEAN_ENV)
-    process.configure(
-        {"dumont:vastUrl": gpu_sandbox.url, "dumont:vastApiKey": gpu_sandbox.api_key},
-        ["dumont:vastApiKey"],
-    )
-    return process
+    return marketplace_provider(provider_process_factory, gpu_sandbox)
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
-def test_a_frozen_blob_creates_reads_and_deletes_a_fleet(fixture, provider, market):
-    frozen = provider_blobs.read(fixture)
+@each_blob("gpu_fleet")
+def test_a_frozen_blob_creates_reads_and_deletes_a_fleet(frozen, provider, market):
     done = provider_blobs.exercise(provider, frozen, ARGS)
     assert done.id.startswith("fleet-") and done.read_id == done.id
     assert done.outputs["running_count"] == 2 and done.outputs["__provider"] == frozen.blob
@@ -48,14 +32,10 @@ def test_a_frozen_blob_creates_reads_and_deletes_a_fleet(fixture, provider, mark
     assert market.instances() == []
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
-def test_a_frozen_blob_deletes_a_fleet_created_by_the_current_provider(fixture, provider, market):
-    frozen = provider_blobs.read(fixture)
-    urn = frozen.urn("mixed", project="frozen")
-    current = serialize_provider(GpuFleetProvider())
-    inputs = provider.check(urn, {}, {"__provider": current, **ARGS}).inputs
-    id_, outputs = provider.create(urn, inputs)
-    held = sorted(int(m["contract_id"]) for m in outputs["members"])
+@each_blob("gpu_fleet")
+def test_a_frozen_blob_deletes_a_fleet_created_by_the_current_provider(frozen, provider, market):
+    created = provider_blobs.create_with(provider, GpuFleetProvider(), frozen, ARGS)
+    held = sorted(int(m["contract_id"]) for m in created.outputs["members"])
     assert sorted(int(i["id"]) for i in market.managed()) == held
-    provider.delete(urn, id_, {**outputs, "__provider": frozen.blob})
+    provider_blobs.delete_with(provider, frozen, created)
     assert market.instances() == []

@@ -4,26 +4,39 @@ create, read and delete: moving or renaming a provider class fails here, not in 
 from __future__ import annotations
 
 import base64
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
+from dumont_iac.registry import RESOURCES, ResourceEntry
 from dumont_iac.testing import ProviderOperationError, provider_blobs
-from dumont_iac.testing.toy import STORE_CONFIG, ToyRecordProvider
+from dumont_iac.testing.toy import STORE_CONFIG, ToyRecord, ToyRecordProvider
 
-FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("toy_record-*.json"))
+from .frozen import FIXTURES, each_blob
 
-
-def test_there_is_a_frozen_toy_blob():
-    assert FIXTURES, "run tests/provider_core/fixtures/freeze_providers.py"
+ENTRIES = (ResourceEntry(ToyRecord, "toy_record"), *RESOURCES)
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
-def test_a_frozen_blob_loads_creates_reads_and_deletes(
-    fixture, provider_process_factory, toy_store
-):
-    frozen = provider_blobs.read(fixture)
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.fixture)
+def test_every_resource_has_a_frozen_blob_of_this_release(entry):
+    version = metadata.version("dumont-iac")
+    blob = FIXTURES / f"{entry.fixture}-{version}.json"
+    assert blob.exists(), f"no {blob.name}: run tests/provider_core/fixtures/freeze_providers.py"
+    assert provider_blobs.read(blob).resource_type == entry.type_token
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.fixture)
+def test_every_resource_has_a_test_taking_each_of_its_frozen_blobs(entry):
+    tests = Path(__file__).resolve().parents[1]
+    calls = f'each_blob("{entry.fixture}")'
+    using = [p for p in tests.rglob("test_*.py") if calls in p.read_text()]
+    assert using, f"no test module runs {calls}: add a test_frozen_blob.py for {entry.name}"
+
+
+@each_blob("toy_record")
+def test_a_frozen_blob_loads_creates_reads_and_deletes(frozen, provider_process_factory, toy_store):
     process = provider_process_factory(project="frozen")
     process.configure({STORE_CONFIG: str(toy_store.path)})
     done = provider_blobs.exercise(process, frozen, {"name": "frozen", "size": 2})
@@ -33,20 +46,17 @@ def test_a_frozen_blob_loads_creates_reads_and_deletes(
     assert toy_store.records() == []
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
+@each_blob("toy_record")
 def test_a_frozen_blob_deletes_a_resource_created_by_the_current_provider(
-    fixture, provider_process_factory, toy_store
+    frozen, provider_process_factory, toy_store
 ):
     # A stack deployed with an old version, then destroyed with the new one, mixes both blobs.
-    frozen = provider_blobs.read(fixture)
     process = provider_process_factory(project="frozen")
     process.configure({STORE_CONFIG: str(toy_store.path)})
-    current = serialize_provider(ToyRecordProvider())
-    urn = frozen.urn("mixed")
-    inputs = process.check(urn, {}, {"__provider": current, "name": "mixed"}).inputs
-    record_id, outputs = process.create(urn, inputs)
-    process.delete(urn, record_id, {**outputs, "__provider": frozen.blob})
-    assert toy_store.get(record_id) is None
+    created = provider_blobs.create_with(process, ToyRecordProvider(), frozen, {"name": "mixed"})
+    assert toy_store.get(created.id) is not None
+    provider_blobs.delete_with(process, frozen, created)
+    assert toy_store.get(created.id) is None
 
 
 def test_freeze_serializes_like_the_sdk_and_write_refuses_to_overwrite(tmp_path):

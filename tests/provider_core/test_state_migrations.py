@@ -14,7 +14,8 @@ from dumont_iac import errors, schema
 from dumont_iac.registry import RESOURCES, ResourceEntry
 from dumont_iac.testing.toy import STORE_CONFIG, ToyRecord, ToyRecordArgs, ToyRecordProvider
 
-STATE = Path(__file__).parent / "fixtures" / "state"
+from .frozen import STATE
+
 ENTRIES = {e.type_token: e for e in (ResourceEntry(ToyRecord, "toy_record"), *RESOURCES)}
 FIXTURES = sorted(STATE.glob("*.json"))
 
