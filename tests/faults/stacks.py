@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import boto3
-
 from dumont_iac import (
     Budget,
     CpuStandby,
@@ -31,11 +29,10 @@ from dumont_iac.control_plane.store.documents import (
     STANDBY,
     WARM_POOL,
 )
-from dumont_iac.sandbox.world import AWS_CREDENTIALS
 from dumont_iac.testing import Deployment
 from dumont_iac.testing.failover import FailoverWorld
+from dumont_iac.testing.leftovers import leftovers
 from dumont_iac.testing.market import Market, assert_rentals_match
-from tests.cpu_standby.conftest import billing
 
 GPU = {"image": "ubuntu:22.04", "max_price_per_hour": 2.0, "disk_gb": 10}
 BUCKET = "fault-matrix-snapshots"
@@ -112,45 +109,38 @@ def _of_type(stack: Deployment, name: str) -> list[Any]:
     return [r for r in stack.state.resources.values() if r.type.endswith(f":{name}")]
 
 
-def _buckets(lab: FailoverWorld) -> set[str]:
-    assert lab.world.aws is not None
-    s3 = boto3.client("s3", endpoint_url=lab.world.aws.url, region_name="us-east-1",
-                      aws_access_key_id=AWS_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                      aws_secret_access_key=AWS_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
-    return {b["Name"] for b in s3.list_buckets()["Buckets"]}
+def _contracts(stack: Deployment) -> list[int]:
+    held = [int(r.outputs["contract_id"]) for r in _of_type(stack, "GpuInstance")]
+    for fleet in _of_type(stack, "GpuFleet"):
+        held += [int(member["contract_id"]) for member in fleet.outputs["members"]]
+    for pool in _of_type(stack, "WarmPool"):
+        held += [int(pool.outputs["contract_id"])]
+        held += [int(c) for c in pool.outputs.get("standby_contract_ids", [])]
+    return held
 
 
-def _registered(lab: FailoverWorld) -> dict[str, set[str]]:
-    documents = lab.store.documents
-    found = {kind: set(documents.list(lab.user_id, kind)) for kind in REGISTERS.values()}
-    found["budget"] = {str(i) for i in lab.store.budgets.list(lab.user_id)}
-    return found
-
-
-def declared_registrations(stack: Deployment) -> dict[str, set[str]]:
-    wanted: dict[str, set[str]] = {kind: set() for kind in REGISTERS.values()}
+def declared(stack: Deployment) -> dict[str, list[Any]]:
+    """What the stack's state says the world holds, in the shape of ``leftovers``."""
+    found: dict[str, list[Any]] = {
+        "rentals": sorted(_contracts(stack)),
+        "volumes": sorted(int(r.outputs["volume_id"]) for r in _of_type(stack, "WarmPool")),
+        "vms": sorted(r.outputs["ec2_instance_id"] for r in _of_type(stack, "CpuStandby")),
+        "buckets": sorted({r.outputs["bucket"] for r in _of_type(stack, "SnapshotPolicy")}),
+        "budgets": sorted(int(r.outputs["budget_id"]) for r in _of_type(stack, "Budget")),
+    }
     for name, kind in REGISTERS.items():
-        for resource in _of_type(stack, name):
-            gpu_id = resource.id if name == "WarmPool" else resource.outputs["gpu_id"]
-            wanted[kind].add(gpu_id)
-    wanted["budget"] = {str(int(r.outputs["budget_id"])) for r in _of_type(stack, "Budget")}
-    return wanted
+        gpu_ids = {
+            r.id if name == "WarmPool" else r.outputs["gpu_id"] for r in _of_type(stack, name)
+        }
+        found[kind] = sorted(gpu_ids)
+    return {kind: held for kind, held in found.items() if held}
 
 
 def assert_as_declared(lab: FailoverWorld, stack: Deployment, *, refresh: bool = True) -> None:
     """The world holds exactly what the stack's state declares, and nothing else bills."""
     with Market(lab.world.marketplace) as market:
-        assert_rentals_match(market, stack)
-    volumes = {v.id for v in lab.market.volumes()}
-    assert volumes == {r.outputs["volume_id"] for r in _of_type(stack, "WarmPool")}, volumes
-    if lab.world.aws is not None:
-        vms = {vm["InstanceId"] for vm in billing(lab.world.aws.url)}
-        declared = {r.outputs["ec2_instance_id"] for r in _of_type(stack, "CpuStandby")}
-        assert vms == declared, f"EC2 bills {vms}, the stack declares {declared}"
-        buckets = {r.outputs["bucket"] for r in _of_type(stack, "SnapshotPolicy")}
-        assert _buckets(lab) == buckets
-    held, wanted = _registered(lab), declared_registrations(stack)
-    assert held == wanted, f"the control plane holds {held}, the stack declares {wanted}"
+        assert_rentals_match(market, stack)  # one rental per logical id, no orphan
+    assert leftovers(lab.world) == declared(stack)
     if refresh:  # the state agrees with the world: after a refresh, the program changes nothing
         stack.refresh()
         planned = stack.preview().counts
@@ -159,11 +149,7 @@ def assert_as_declared(lab: FailoverWorld, stack: Deployment, *, refresh: bool =
 
 def assert_nothing_left(lab: FailoverWorld) -> None:
     """After a destroy: no rental, volume, VM, bucket or registration; the spend stays flat."""
-    assert lab.market.instances() == [] and lab.market.volumes() == []
-    if lab.world.aws is not None:
-        assert billing(lab.world.aws.url) == []
-        assert _buckets(lab) == set()
-    assert all(not ids for ids in _registered(lab).values()), _registered(lab)
+    assert leftovers(lab.world) == {}
     credit = lab.market.user().credit
     lab.world.marketplace.clock.advance(3_600)
     assert lab.market.user().credit == credit
