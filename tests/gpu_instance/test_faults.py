@@ -12,7 +12,8 @@ import pytest
 
 from dumont_iac import GpuInstance, GpuInstanceArgs
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.provider.renting import offer_filter_for
+from dumont_iac.provider.labels import rental_label
+from dumont_iac.provider.renting import MAX_OFFERS_TRIED, offer_filter_for, rent_cheapest
 from dumont_iac.testing import Deployment, DeploymentError
 from dumont_iac.testing.market import Market, assert_rentals_match
 
@@ -83,6 +84,21 @@ def test_an_offer_taken_between_search_and_rent_moves_to_the_next(
     assert rental["machine_id"] == second.machine_id != first.machine_id
     assert f"offer {first.id} was taken before it could be rented" in provider_log(stack)
     assert_rentals_match(market, stack)
+
+
+def test_a_listing_gone_stale_under_many_takes_is_searched_afresh_before_giving_up(
+    gpu_sandbox, market: Market
+):
+    client = MarketplaceClient(gpu_sandbox.url, gpu_sandbox.api_key, pacing_scale=0)
+    args = GpuInstanceArgs(**RTX_3090)
+    listed = client.search_offers(offer_filter_for(args), cached=True)  # the shared listing
+    stale = {offer.id for offer in listed[:MAX_OFFERS_TRIED]}
+    for offer_id in stale:  # other tenants rent them (or a slice of their machine)
+        taken = market.http.post(f"/_sandbox/offers/{offer_id}/take")
+        assert taken.status_code == 200 or "no_such_ask" in taken.text, taken.text
+    contract = rent_cheapest(client, args, rental_label("gpu-0123456789ab", None))
+    (rental,) = market.managed()
+    assert rental["id"] == contract and market.search({"id": {"in": sorted(stale)}}) == []
 
 
 def test_dropped_rent_answers_are_recovered_by_label_not_rented_twice(stack_factory, market):
