@@ -228,7 +228,8 @@ def settle(
             status = (last.actual_status if last is not None else None) or "provisioning"
             raise InstanceNotReady(
                 f"the marketplace did not answer about contract {contract_id} within "
-                f"{timeout:g} s (create_timeout_seconds): {unanswered[0]}",
+                f"{timeout:g} s (create_timeout_seconds): {str(unanswered[0]).rstrip('.')}. "
+                "Deploy again once it answers, or raise create_timeout_seconds",
                 status,
             ) from exc
         raise not_ready_in_time(latest[0], contract_id, desired, timeout) from exc
