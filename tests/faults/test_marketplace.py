@@ -200,8 +200,15 @@ def test_a_provider_killed_mid_deploy_leaves_rentals_the_next_up_adopts(lab, sta
     failed = running.join()
     assert isinstance(failed, DeploymentError), failed
     assert "exited" in str(failed)
+    left = {i["id"] for i in market.managed()}
     market.fault("stalls", method="DELETE")
-    failed_then_converges(lab, stack)
+    # The rerun (what a user does) finds what the dead provider rented instead of renting anew.
+    kept = len(stack.state.resources)
+    assert stack.up().counts["created"] == len(RESOURCES) - kept
+    log = provider_log(stack)
+    assert log.count("found by its label") >= 3, log  # the GPU and both fleet members
+    ends_as_declared_then_leaves_nothing(lab, stack)
+    assert left  # what the kill left was either adopted above or removed, never kept billing
 
 
 @every_row("sandbox_restart")
