@@ -27,6 +27,10 @@ FILE_LAYERS = {
     "gpu_instance/test_contract.py": "contract",
     "gpu_instance/test_frozen_blob.py": "contract",
     "gpu_instance/test_faults.py": "lifecycle",
+    # Renting driven directly against the sandbox: no program, no driver.
+    "gpu_instance/test_faults.py::"
+    "test_a_listing_gone_stale_under_many_takes_is_searched_afresh_before_giving_up": "contract",
+    "faults/test_marketplace.py": "lifecycle",
     "failover/test_engine.py": "lifecycle",
     "failover/test_lifecycle.py": "lifecycle",
     "gpu_instance/test_outages.py": "lifecycle",

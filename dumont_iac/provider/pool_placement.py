@@ -158,8 +158,9 @@ def _place_on(
         raise ProviderError(
             f"the marketplace created volume {created.name!r} without saying its id"
         )
-    log.info("warm pool %s: volume %d (%g GB) on machine %d",
-             pool_id, placement.volume_id, args.volume_size_gb, machine_id)  # fmt: skip
+    log.info("warm pool %s: volume %d (%g GB) on machine %d%s",
+             pool_id, placement.volume_id, args.volume_size_gb, machine_id,
+             " (recovered by name)" if created.recovered else "")  # fmt: skip
     attach = VolumeAttachment(volume_id=placement.volume_id, mount_path=args.volume_mount_path)
     placement.primary = rent_on(client, args, machine_id, pool_id, "running", attach)
     if placement.primary is None:

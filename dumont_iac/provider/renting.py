@@ -95,8 +95,9 @@ def rent_cheapest(
     contract id. ``machine_id`` keeps to one machine (a warm pool's host), and ``volume``
     attaches a local volume (which lives on that machine).
 
-    A taken offer moves on to the next one, at most ``MAX_OFFERS_TRIED`` times. When the shared
-    (cached) search runs out of candidates, the marketplace is searched again once."""
+    A taken offer moves on to the next one. When the shared (cached) search runs out of
+    candidates, or ``MAX_OFFERS_TRIED`` of its offers were taken (a busy market: the listing is
+    stale), the marketplace is searched again once, with as many tries of its own."""
     wanted = offer_filter_for(args)
     if machine_id is not None:
         wanted = wanted.model_copy(update={"machine_id": machine_id})
@@ -105,6 +106,7 @@ def rent_cheapest(
     for fresh in (False, True):
         offers = client.search_offers(wanted, cached=not fresh)
         found = max(found, len(offers))
+        taken_here = 0
         for offer in offers:
             if offer.id in taken or not _claim(client.base_url, offer.id):
                 continue
@@ -123,9 +125,12 @@ def rent_cheapest(
                     raise
                 log.info("%s: offer %d was taken before it could be rented", label, offer.id)
                 taken.append(offer.id)
-                if len(taken) >= MAX_OFFERS_TRIED:
+                taken_here += 1
+                if taken_here < MAX_OFFERS_TRIED:
+                    continue
+                if fresh:
                     raise NoMatchingOffer(no_offer_sentence(client, wanted, found, taken)) from None
-                continue
+                break  # the listing is stale: search afresh
             finally:
                 _release(client.base_url, offer.id)
             log.info(
@@ -223,7 +228,8 @@ def settle(
             status = (last.actual_status if last is not None else None) or "provisioning"
             raise InstanceNotReady(
                 f"the marketplace did not answer about contract {contract_id} within "
-                f"{timeout:g} s (create_timeout_seconds): {unanswered[0]}",
+                f"{timeout:g} s (create_timeout_seconds): {str(unanswered[0]).rstrip('.')}. "
+                "Deploy again once it answers, or raise create_timeout_seconds",
                 status,
             ) from exc
         raise not_ready_in_time(latest[0], contract_id, desired, timeout) from exc

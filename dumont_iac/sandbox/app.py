@@ -38,9 +38,10 @@ text without `Retry-After`.
 HEALTH_EXAMPLE = {"status": "ok", "machines": 300, "offers": 1843, "instances": 2, "volumes": 1}
 
 
-def create_app(settings: SandboxSettings) -> FastAPI:
+def create_app(settings: SandboxSettings, clock: Clock | None = None) -> FastAPI:
+    """The sandbox's app; ``clock`` carries on a clock that a restarted sandbox already ran."""
     limiter = RateLimiter(settings.rate_limits)  # checked before the store opens its file
-    clock = Clock(settings.speed)
+    clock = clock or Clock(settings.speed)
     store = Store(settings, clock)
     faults = FaultPlan()
     # The marketplace's envelope answers every path no other service claims (/_sandbox/ too).

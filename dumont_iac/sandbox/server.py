@@ -2,7 +2,9 @@
 
 ``running_sandbox`` binds the socket itself (port 0 picks a free port, so parallel test runs never
 collide), starts uvicorn in a thread, waits until ``/health`` answers and stops the server
-cleanly on exit: connections closed, store closed, thread joined.
+cleanly on exit: connections closed, store closed, thread joined. ``SandboxHandle.restart``
+stops it and serves again on the same port, database file and clock, as a marketplace that
+restarts while its clients keep calling.
 """
 
 from __future__ import annotations
@@ -65,12 +67,24 @@ class SandboxHandle:
         if not self._server.started:
             self.app.state.store.close()  # the lifespan that closes it never ran
 
+    def restart(self) -> None:
+        """Stop, then serve again at the same address from the same database file, on the same
+        clock (whoever holds the handle, its URL or its clock keeps them). What lives only in
+        memory is lost, as on a real restart: armed transport faults, rate-limit history."""
+        if self.settings.db_path == ":memory:":
+            raise ValueError("a sandbox on :memory: cannot restart: its market lives in memory")
+        host, port = self._socket.getsockname()[:2]
+        self.stop()
+        again = start_sandbox(self.settings, host, port, clock=self.clock)
+        self.app, self._server, self._thread = again.app, again._server, again._thread
+        self._socket = again._socket
+
 
 def start_sandbox(
-    settings: SandboxSettings, host: str = "127.0.0.1", port: int = 0
+    settings: SandboxSettings, host: str = "127.0.0.1", port: int = 0, *, clock: Clock | None = None
 ) -> SandboxHandle:
     """Serve the sandbox from a background thread; returns once ``/health`` answers."""
-    app = create_app(settings)
+    app = create_app(settings, clock)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -154,6 +154,27 @@ def test_a_rent_whose_answer_is_lost_every_time_gives_up_with_no_response(client
     assert probe.armed()[0]["remaining"] == 2  # three attempts, each after a label lookup
 
 
+def test_a_dropped_volume_answer_is_recovered_by_name_without_a_second_volume(
+    client, probe, http_log
+):
+    volume_offer = client.search_volume_offers(min_size_gb=50, limit=1)[0]
+    probe.arm(method="PUT", path="/api/v0/volumes", kind="drop")
+    created = client.create_volume(volume_offer.id, 20, name="dropped-once")
+    assert created.recovered
+    assert [v.id for v in client.volumes()] == [created.volume_id]
+    assert len(http_log.calls("PUT", "/api/v0/volumes/")) == 1  # the create was not sent again
+
+
+def test_a_503_on_a_named_volume_is_created_again_after_the_name_lookup_finds_nothing(
+    client, probe
+):
+    volume_offer = client.search_volume_offers(min_size_gb=50, limit=1)[0]
+    probe.arm(method="PUT", path="/api/v0/volumes", kind="error", status=503)
+    created = client.create_volume(volume_offer.id, 20, name="after-503")
+    assert not created.recovered
+    assert [v.id for v in client.volumes()] == [created.volume_id]
+
+
 def test_a_label_over_256_characters_is_refused_before_any_call(client, http_log):
     with pytest.raises(ValueError, match="label must be 1 to 256 characters"):
         client.rent(1, IMAGE, label="x" * 257)

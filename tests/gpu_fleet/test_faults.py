@@ -11,11 +11,13 @@ from dumont_iac.models.gpu_fleet import GpuFleetArgs
 from dumont_iac.provider.renting import offer_filter_for
 from dumont_iac.testing import DeploymentError
 from dumont_iac.testing.market import Market, assert_rentals_match
+from tests.faults.matrix import cell
 from tests.gpu_instance.test_faults import Background, wait_until
 
 from .helpers import RTX_3090, contracts, fleet, provider_log, set_config
 
 
+@cell("GpuFleet", "offer_taken")
 def test_offers_taken_between_search_and_rent_move_those_members_to_other_offers(
     stack_factory, gpu_sandbox, market: Market
 ):
@@ -41,6 +43,7 @@ def test_offers_taken_between_search_and_rent_move_those_members_to_other_offers
     assert_rentals_match(market, stack)
 
 
+@cell("GpuFleet", "dropped_response")
 def test_dropped_rent_answers_are_recovered_by_label_not_rented_twice(stack_factory, market):
     market.arm(method="PUT", path="/api/v0/asks/*", kind="drop", times=2)
     stack = stack_factory(fleet(count=3), project="fleet-faults")
@@ -107,6 +110,7 @@ def test_members_without_a_matching_offer_are_listed_missing_with_the_reason(sta
     assert_rentals_match(market, stack)
 
 
+@cell("GpuFleet", "provider_killed")
 def test_a_provider_killed_mid_create_leaves_members_the_rerun_adopts(stack_factory, market):
     market.fault("stalls", {"times": 3})
     stack = stack_factory(fleet(count=3), project="fleet-faults")

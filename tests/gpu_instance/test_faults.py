@@ -12,9 +12,11 @@ import pytest
 
 from dumont_iac import GpuInstance, GpuInstanceArgs
 from dumont_iac.clients.marketplace import MarketplaceClient
-from dumont_iac.provider.renting import offer_filter_for
+from dumont_iac.provider.labels import rental_label
+from dumont_iac.provider.renting import MAX_OFFERS_TRIED, offer_filter_for, rent_cheapest
 from dumont_iac.testing import Deployment, DeploymentError
 from dumont_iac.testing.market import Market, assert_rentals_match
+from tests.faults.matrix import cell
 
 RTX_3090 = {"image": "ubuntu:22.04", "gpu_models": ["RTX 3090"], "max_price_per_hour": 1.0}
 
@@ -61,6 +63,7 @@ def provider_log(deployment: Deployment) -> str:
     return deployment.provider_logs[-1]
 
 
+@cell("GpuInstance", "offer_taken")
 def test_an_offer_taken_between_search_and_rent_moves_to_the_next(
     stack_factory, gpu_sandbox, market: Market
 ):
@@ -85,6 +88,22 @@ def test_an_offer_taken_between_search_and_rent_moves_to_the_next(
     assert_rentals_match(market, stack)
 
 
+def test_a_listing_gone_stale_under_many_takes_is_searched_afresh_before_giving_up(
+    gpu_sandbox, market: Market
+):
+    client = MarketplaceClient(gpu_sandbox.url, gpu_sandbox.api_key, pacing_scale=0)
+    args = GpuInstanceArgs(**RTX_3090)
+    listed = client.search_offers(offer_filter_for(args), cached=True)  # the shared listing
+    stale = {offer.id for offer in listed[:MAX_OFFERS_TRIED]}
+    for offer_id in stale:  # other tenants rent them (or a slice of their machine)
+        taken = market.http.post(f"/_sandbox/offers/{offer_id}/take")
+        assert taken.status_code == 200 or "no_such_ask" in taken.text, taken.text
+    contract = rent_cheapest(client, args, rental_label("gpu-0123456789ab", None))
+    (rental,) = market.managed()
+    assert rental["id"] == contract and market.search({"id": {"in": sorted(stale)}}) == []
+
+
+@cell("GpuInstance", "dropped_response")
 def test_dropped_rent_answers_are_recovered_by_label_not_rented_twice(stack_factory, market):
     market.fault("faults", {"method": "PUT", "path": "/api/v0/asks/*", "kind": "drop", "times": 2})
     stack = stack_factory(gpus(2), project="faults")
@@ -111,6 +130,7 @@ def test_a_rental_stuck_loading_past_the_create_timeout_is_destroyed(stack_facto
     assert_rentals_match(market, stack)
 
 
+@cell("GpuInstance", "provider_killed")
 def test_a_provider_killed_mid_create_leaves_rentals_the_rerun_adopts(stack_factory, market):
     market.fault("stalls", {"times": 3})
     stack = stack_factory(gpus(3), project="faults")

@@ -12,6 +12,7 @@ import pytest
 from dumont_iac import GpuInstance
 from dumont_iac.testing import Deployment, DeploymentError
 from dumont_iac.testing.market import Market, assert_rentals_match
+from tests.faults.matrix import cell
 
 from .helpers import CLEAN_ENV, SANDBOX
 
@@ -75,6 +76,7 @@ def limits_off(market: Market) -> None:
     market.fault("rate-limits", {"rate_limits": "off"}, method="PUT")
 
 
+@cell("GpuInstance", "5xx_burst")
 def test_a_burst_of_500s_during_destroy_is_retried_until_every_gpu_is_gone(stack_factory, market):
     stack = stack_factory(gpus(2), project="outages")
     assert stack.up().names("created") == ["gpu-0", "gpu-1"]
@@ -89,6 +91,7 @@ def test_a_burst_of_500s_during_destroy_is_retried_until_every_gpu_is_gone(stack
     assert_spend_flat_after(market)
 
 
+@cell("GpuInstance", "429_storm")
 def test_a_429_storm_during_up_ends_with_exactly_the_declared_gpus(strict_stack, strict_market):
     stack = strict_stack(gpus(3))
     result = stack.up()
@@ -121,6 +124,7 @@ def test_a_hanging_show_instance_fails_the_create_and_leaves_nothing_billing(sta
     assert_spend_flat_after(market)
 
 
+@cell("GpuInstance", "429_storm")
 def test_an_up_refused_as_too_frequent_succeeds_when_run_again_at_once(strict_stack, strict_market):
     # Every attempt to rent is refused as too frequent, more often than the provider retries.
     strict_market.arm(method="PUT", path="/api/v0/asks/*", kind="error", status=429, times=8)

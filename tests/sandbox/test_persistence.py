@@ -96,3 +96,31 @@ def test_the_same_seed_gives_the_same_market_and_another_seed_another(tmp_path):
 
     assert market(7, "a.db") == market(7, "b.db")
     assert market(7, "c.db") != market(8, "d.db")
+
+
+def test_a_restarted_handle_serves_the_same_market_at_the_same_address_on_its_clock(sandbox):
+    with sandbox.client() as http:
+        (offer,) = http.post("/api/v0/bundles/", json={"limit": 1}).json()["offers"]
+        contract = http.put(f"/api/v0/asks/{offer['id']}/", json={"image": "ubuntu:22.04"})
+        contract_id = contract.json()["new_contract"]
+        http.post(
+            "/_sandbox/faults", json={"method": "GET", "path": "/api/v0/instances", "kind": "drop"}
+        )
+    url, clock = sandbox.url, sandbox.clock
+    clock.advance(7_200)  # sandbox time only: a clock restarted from real time would lose it
+    before = clock.now()
+
+    sandbox.restart()
+
+    assert sandbox.url == url and sandbox.clock is clock and clock.now() >= before
+    with sandbox.client() as http:
+        (instance,) = http.get("/api/v0/instances/").json()["instances"]
+        assert instance["id"] == contract_id
+        # What lived only in memory is gone, as on a real restart.
+        assert http.get("/_sandbox/faults").json()["faults"] == []
+
+
+def test_a_sandbox_in_memory_refuses_to_restart_saying_why(sandbox_factory):
+    sandbox = sandbox_factory(db_path=":memory:")
+    with pytest.raises(ValueError, match="cannot restart: its market lives in memory"):
+        sandbox.restart()

@@ -343,10 +343,25 @@ class MarketplaceClient:
     def create_volume(
         self, offer_id: int, size_gb: float, name: str | None = None
     ) -> CreatedVolume:
+        """Create a local volume from a volume offer. Given a ``name`` unique to the volume, an
+        answer that is lost (dropped connection, 5xx) is recovered by looking the name up, as
+        a rent's is by its label: the volume is made once, never twice."""
         body: dict[str, Any] = {"id": int(offer_id), "size": size_gb}
         if name is not None:
             body["name"] = name
-        answer = self.http.call("PUT", "/api/v0/volumes/", CREATE_VOLUME, json=body)
+        for attempt in range(1, RENT_ATTEMPTS + 1):
+            try:
+                answer = self.http.call("PUT", "/api/v0/volumes/", CREATE_VOLUME, json=body)
+                break
+            except (errors.NoResponse, errors.ServerError):
+                if name is None or attempt == RENT_ATTEMPTS:
+                    raise
+                named = [v for v in self.volumes() if name in (v.name, v.label)]
+                if named:
+                    found = max(named, key=lambda v: v.id)
+                    return CreatedVolume(volume_id=found.id, name=found.name or name,
+                                         recovered=True)  # fmt: skip
+                time.sleep(random.uniform(0.1, 0.3) * attempt)
         volume_name = str(answer.get("volume_name", "")) if isinstance(answer, dict) else ""
         digits = volume_name.rpartition(".")[2]
         volume_id = answer.get("volume_id") if isinstance(answer, dict) else None

@@ -195,6 +195,7 @@ class Volume(_Row):
 class CreatedVolume(_Row):
     volume_id: int | None
     name: str
+    recovered: bool = False  # found by its name after the answer to the create was lost
 
 
 class User(_Row):
