@@ -55,12 +55,16 @@ def cell(resource: str, fault: str) -> pytest.MarkDecorator:
     return getattr(pytest.mark, MARK)(resource, fault)
 
 
-def every_row(fault: str) -> Callable[[T], T]:
-    """The marks of a test that proves ``fault`` for every resource at once (one whole stack)."""
+def every_row(fault: str) -> list[pytest.MarkDecorator]:
+    """The marks of a test that proves ``fault`` for every resource at once (one whole stack),
+    for ``pytest.param(..., marks=every_row(fault))``; ``@for_every_row(fault)`` on a test."""
+    return [cell(resource, fault) for resource in RESOURCES]
 
+
+def for_every_row(fault: str) -> Callable[[T], T]:
     def marked(test: T) -> T:
-        for resource in RESOURCES:
-            test = cell(resource, fault)(test)
+        for mark in every_row(fault):
+            test = mark(test)
         return test
 
     return marked

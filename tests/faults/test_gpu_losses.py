@@ -15,7 +15,7 @@ from dumont_iac import GpuInstance
 from dumont_iac.testing import Deployment
 from dumont_iac.testing.failover import FailoverWorld
 
-from .matrix import every_row
+from .matrix import for_every_row
 from .stacks import GPU, assert_as_declared, assert_nothing_left, every_resource
 
 
@@ -38,7 +38,7 @@ def _ids(stack: Deployment) -> dict[str, str]:
     return {name: stack.state.by_name(name).id for name in ("gpu", "pool", "bare")}
 
 
-@every_row("machine_failure")
+@for_every_row("machine_failure")
 def test_failed_machines_are_failed_over_or_replaced_and_the_stack_ends_as_declared(
     lab: FailoverWorld, stack_of: Any
 ) -> None:
@@ -77,7 +77,7 @@ def test_failed_machines_are_failed_over_or_replaced_and_the_stack_ends_as_decla
     assert_nothing_left(lab)
 
 
-@every_row("outbid")
+@for_every_row("outbid")
 def test_outbid_gpus_are_bid_back_or_left_stopped_and_the_stack_ends_as_declared(
     lab: FailoverWorld, stack_of: Any
 ) -> None:
