@@ -25,19 +25,28 @@ THROTTLED = pytest.param(
         ("RunInstances", "RequestLimitExceeded", 503, "Request limit exceeded."),
         ("CreateBucket", "SlowDown", 503, "Please reduce your request rate."),
     ],
-    ["AWS RunInstances: throttled (RequestLimitExceeded) after retries; wait and run again",
-     "AWS CreateBucket: throttled (SlowDown) after retries; wait and run again"],  # fmt: skip
+    [
+        "AWS RunInstances: throttled (RequestLimitExceeded) after retries; wait and run again",
+        "AWS CreateBucket: throttled (SlowDown) after retries; wait and run again",
+    ],  # fmt: skip
     {"gpu-standby", "gpu-snapshots"},
     id="throttled",
     marks=every_row("aws_throttling"),
 )
 NO_CAPACITY = pytest.param(
     [
-        ("RunInstances", "InsufficientInstanceCapacity", 500,
-         "There is no Spot capacity available that matches your request."),
+        (
+            "RunInstances",
+            "InsufficientInstanceCapacity",
+            500,
+            "There is no Spot capacity available that matches your request.",
+        ),
     ],  # fmt: skip
-    ["InsufficientInstanceCapacity", "No VM was launched",
-     "choose another instance type or zone, or turn spot off"],  # fmt: skip
+    [
+        "InsufficientInstanceCapacity",
+        "No VM was launched",
+        "choose another instance type or zone, or turn spot off",
+    ],  # fmt: skip
     {"gpu-standby"},
     id="no-spot-capacity",
     marks=every_row("aws_no_spot_capacity"),
