@@ -11,8 +11,9 @@ client; point its ``AWS_ENDPOINT_URL`` at this proxy instead::
 Everything not armed is forwarded to moto unchanged. A failure is answered as the service
 answers (EC2's or S3's XML error body, and the HTTP status), so botocore parses, retries and
 raises it as it would a real one. S3 calls are named by their REST shape (``CreateBucket``,
-``HeadBucket``, ``PutBucketTagging``, ``PutBucketLifecycleConfiguration``). ``on(action, callback)`` runs a callback when a call arrives, before it is forwarded
-(to stop another service at that moment).
+``HeadBucket``, ``PutBucketTagging``, ``PutBucketLifecycleConfiguration``).
+``on(action, callback)`` runs a callback when a call arrives, before it is forwarded (to stop
+another service at that moment).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ THROTTLED = pytest.param(
     [
         "AWS RunInstances: throttled (RequestLimitExceeded) after retries; wait and run again",
         "AWS CreateBucket: throttled (SlowDown) after retries; wait and run again",
-    ],  # fmt: skip
+    ],
     {"gpu-standby", "gpu-snapshots"},
     id="throttled",
     marks=every_row("aws_throttling"),
@@ -41,12 +41,12 @@ NO_CAPACITY = pytest.param(
             500,
             "There is no Spot capacity available that matches your request.",
         ),
-    ],  # fmt: skip
+    ],
     [
         "InsufficientInstanceCapacity",
         "No VM was launched",
         "choose another instance type or zone, or turn spot off",
-    ],  # fmt: skip
+    ],
     {"gpu-standby"},
     id="no-spot-capacity",
     marks=every_row("aws_no_spot_capacity"),
