@@ -1,7 +1,10 @@
 """Per-GPU leases in the database: whoever holds a GPU's lease is the only replica acting on it.
 
 ``acquire`` is one atomic upsert: it inserts the lease, or takes over a row whose lease has
-expired (or that the caller already holds), and bumps the row's token. Holding a lease means
+expired, and bumps the row's token. A live lease is never acquired again, not even by the
+replica that holds it: each agent of a replica ticks in its own thread, and a second agent
+re-acquiring the GPU would bump the token under the first one (whose outcome would then be
+fenced out) and release the lease the first one still acts under. Holding a lease means
 the row names you, carries your token and has not expired; ``renew`` extends it and ``release``
 ends it. A replica killed mid-action renews no more, so its lease lapses after ``ttl`` seconds
 and the next replica to try takes it over, with a higher token that fences the old holder out.
@@ -16,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from types import TracebackType
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, select, update
 
 from dumont_iac.control_plane.clock import Clock
 from dumont_iac.control_plane.store.engine import upsert
@@ -46,7 +49,8 @@ class Leases:
         return self._clock
 
     def acquire(self, user_id: int, gpu_id: str, holder: str, ttl: float) -> Lease | None:
-        """The lease, now held by ``holder``; None when another holder's lease is still live."""
+        """The lease, now held by ``holder``; None while a lease on the GPU is live (another
+        replica's, or another agent's of this one)."""
         now = self._clock.now()
         with self._engine.begin() as conn:
             before = conn.execute(
@@ -66,7 +70,7 @@ class Leases:
                     "expires_at": now + ttl,
                 },
                 ["user_id", "gpu_id"],
-                where=or_(leases.c.expires_at <= now, leases.c.holder == holder),
+                where=leases.c.expires_at <= now,
                 changes={"token": leases.c.token + 1},
                 returning=leases.c.token,
             ).scalar()

@@ -29,6 +29,10 @@ STARTUP_TIMEOUT = 60.0
 GRACEFUL_SHUTDOWN_SECONDS = 3
 
 
+class ControlPlaneStillRunning(RuntimeError):
+    """A stop waited, and the server's thread (or an agent's action) is still running."""
+
+
 @dataclass(frozen=True)
 class Tls:
     cert: str
@@ -52,14 +56,17 @@ class ControlPlaneHandle:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         return httpx.Client(base_url=self.url, headers=headers, **kwargs)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = GRACEFUL_SHUTDOWN_SECONDS + 10) -> bool:
+        """Shut down, waiting up to ``timeout`` real seconds (the agents finish the action each
+        is in); False when the server is still running after that."""
         if self._socket.fileno() == -1:
-            return
+            return not self._thread.is_alive()
         self._server.should_exit = True
-        self._thread.join(timeout=GRACEFUL_SHUTDOWN_SECONDS + 10)
+        self._thread.join(timeout=timeout)
         self._socket.close()
         if not self._server.started:
             self.app.state.store.close()  # the lifespan that closes it never ran
+        return not self._thread.is_alive()
 
 
 def _config(app: FastAPI, tls: Tls | None, **kwargs: Any) -> uvicorn.Config:

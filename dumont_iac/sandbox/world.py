@@ -7,7 +7,8 @@ plane pointed at it, and moto's server for AWS, each on its own port of 127.0.0.
 The control plane runs on the sandbox's clock (a fast sandbox ticks its agents as fast) and
 reaches the marketplace only over HTTP with the sandbox's key, as it would reach the real one.
 moto comes with the ``sandbox`` extra (``pip install 'dumont-iac[sandbox]'``); without it the
-world has no AWS and says so.
+world has no AWS and says so. ``World.restart_control_plane()`` stops the control plane and starts
+it again on the same port and database, as an operator restarting the service would.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ from typing import Any
 
 from dumont_iac.clients.aws.session import AwsAccess
 from dumont_iac.control_plane.cli import bootstrap
-from dumont_iac.control_plane.server import ControlPlaneHandle, start_control_plane
+from dumont_iac.control_plane.server import (
+    ControlPlaneHandle,
+    ControlPlaneStillRunning,
+    start_control_plane,
+)
 from dumont_iac.control_plane.settings import ControlPlaneSettings
 from dumont_iac.sandbox.marketplace.aws import MOTO_CREDENTIALS
 from dumont_iac.sandbox.server import SandboxHandle, start_sandbox
@@ -32,6 +37,9 @@ from dumont_iac.sandbox.settings import SandboxSettings
 AWS_CREDENTIALS = MOTO_CREDENTIALS
 CONTROL_PLANE_USER = "sandbox"
 LEASE_REAL_SECONDS = 30.0
+# Real seconds a restart waits for the agents to finish the actions they are in (a failover
+# under way completes under its lease rather than being cut off).
+RESTART_DRAIN_SECONDS = 120.0
 
 
 @dataclass
@@ -63,6 +71,24 @@ class World:
         if self.aws is not None:
             values |= {"AWS_ENDPOINT_URL": self.aws.url, **AWS_CREDENTIALS}
         return values
+
+    def restart_control_plane(self) -> ControlPlaneHandle:
+        """Stop the control plane, then serve it again on the same port and database.
+
+        The stop is graceful: the agents finish the action each is in, so two control planes
+        never act on the same database at once; what was requested and not yet taken is taken
+        by the new one."""
+        old = self.control_plane
+        if not old.stop(timeout=RESTART_DRAIN_SECONDS):
+            raise ControlPlaneStillRunning(
+                f"The control plane on {old.url} did not stop within {RESTART_DRAIN_SECONDS:g} s."
+            )
+        port = int(old.url.rsplit(":", 1)[1])
+        host = old.url.split("://", 1)[1].rsplit(":", 1)[0]
+        self.control_plane = start_control_plane(
+            old.settings, host=host, port=port, clock=self.marketplace.clock
+        )
+        return self.control_plane
 
 
 def start_world(
@@ -101,11 +127,12 @@ def start_world(
             port=control_plane_port,
             clock=market.clock,
         )
-        stack.callback(control_plane.stop)
+        world = World(market, control_plane, key, aws)
+        stack.callback(lambda: world.control_plane.stop())  # the one serving, after a restart
     except BaseException:
         stack.close()
         raise
-    return World(market, control_plane, key, aws), stack
+    return world, stack
 
 
 @contextmanager

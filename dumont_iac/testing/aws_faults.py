@@ -8,10 +8,12 @@ client; point its ``AWS_ENDPOINT_URL`` at this proxy instead::
         faults.fail("RunInstances", "InsufficientInstanceCapacity", status=500, times=6)
         env = {"AWS_ENDPOINT_URL": faults.url}
 
-Everything not armed is forwarded to moto unchanged. A failure is answered as EC2 answers
-(its XML error body and HTTP status), so botocore parses, retries and raises it as it would a
-real one. ``on(action, callback)`` runs a callback when a call arrives, before it is forwarded
-(to stop another service at that moment).
+Everything not armed is forwarded to moto unchanged. A failure is answered as the service
+answers (EC2's or S3's XML error body, and the HTTP status), so botocore parses, retries and
+raises it as it would a real one. S3 calls are named by their REST shape (``CreateBucket``,
+``HeadBucket``, ``PutBucketTagging``, ``PutBucketLifecycleConfiguration``).
+``on(action, callback)`` runs a callback when a call arrives, before it is forwarded (to stop
+another service at that moment).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -93,16 +95,39 @@ class AwsFaults:
             return self._callbacks.pop(action, [])
 
 
-def _action_of(body: bytes, headers: Any) -> str:
-    """EC2 and SSM name the call differently: a form field, or the X-Amz-Target header."""
+# S3's bucket calls by (method, query): REST paths name no action.
+_S3_BUCKET_CALLS = {
+    ("PUT", ""): "CreateBucket",
+    ("HEAD", ""): "HeadBucket",
+    ("PUT", "tagging"): "PutBucketTagging",
+    ("PUT", "lifecycle"): "PutBucketLifecycleConfiguration",
+}
+S3_ACTIONS = frozenset(_S3_BUCKET_CALLS.values())
+
+
+def _action_of(method: str, path: str, body: bytes, headers: Any) -> str:
+    """EC2, SSM and S3 name the call differently: a form field, the X-Amz-Target header, or
+    the method and path of a bucket (path-style, as boto3 addresses an IP endpoint)."""
     target = headers.get("X-Amz-Target") or ""
     if target:
         return str(target).rsplit(".", 1)[-1]
     fields = parse_qs(body.decode("utf-8", "replace"))
-    return fields.get("Action", [""])[0]
+    if "Action" in fields:
+        return fields["Action"][0]
+    parts = urlsplit(path)
+    if parts.path.strip("/") and "/" not in parts.path.strip("/"):  # a bucket, not an object
+        query = parts.query.split("=", 1)[0]
+        return _S3_BUCKET_CALLS.get((method, query), "")
+    return ""
 
 
 def _error_body(fault: _Fault) -> bytes:
+    if fault.action in S3_ACTIONS:
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
+            f"<Code>{fault.code}</Code><Message>{fault.message}</Message>"
+            "<RequestId>0000000000000000</RequestId></Error>"
+        ).encode()
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
         f"<Code>{fault.code}</Code><Message>{fault.message}</Message>"
@@ -118,12 +143,13 @@ def _handler(faults: AwsFaults) -> type[BaseHTTPRequestHandler]:
         def _forward(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            action = _action_of(body, self.headers)
+            action = _action_of(self.command, self.path, body, self.headers)
             for callback in faults._take_callbacks(action):
                 callback()
             fault = faults._take_fault(action)
             if fault is not None:
-                self._answer(fault.status, {"Content-Type": "text/xml"}, _error_body(fault))
+                error = _error_body(fault) if self.command != "HEAD" else b""
+                self._answer(fault.status, {"Content-Type": "text/xml"}, error)
                 return
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
             answer = httpx.request(

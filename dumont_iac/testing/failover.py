@@ -38,11 +38,15 @@ class FailoverWorld:
         self.world = world
         self.market = MarketplaceClient(world.marketplace.url, world.marketplace.api_key,
                                         pacing_scale=0)  # fmt: skip
-        self.store = world.control_plane.store
         user = self.store.users.id_of("sandbox")
         assert user is not None
         self.user_id: int = user
         self.http = world.marketplace.client()
+
+    @property
+    def store(self) -> Any:
+        """The serving control plane's store (a new one after a restart)."""
+        return self.world.control_plane.store
 
     def __enter__(self) -> FailoverWorld:
         return self

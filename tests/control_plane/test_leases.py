@@ -32,6 +32,16 @@ def test_one_holder_at_a_time_until_release(leases):
     assert second is not None and second.token > first.token
 
 
+def test_a_live_lease_is_not_acquired_again_by_its_own_holder(leases):
+    # Two agents of one replica share its name: the second must not bump the first's token.
+    first = leases.acquire(1, "gpu-1", "r1", ttl=30)
+    assert first is not None
+    assert leases.acquire(1, "gpu-1", "r1", ttl=30) is None
+    assert leases.renew(first, ttl=30) is not None  # the first still holds it
+    assert leases.release(first)
+    assert leases.acquire(1, "gpu-1", "r1", ttl=30) is not None
+
+
 def test_renewal_keeps_a_lease_and_expiry_hands_it_over(leases, clock):
     first = leases.acquire(1, "gpu-1", "r1", ttl=10)
     assert first is not None

@@ -16,7 +16,9 @@ import io
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -39,6 +41,7 @@ FAULTS = {
     "aws_no_spot_capacity": "AWS out of spot capacity",
 }
 MARK = "fault_cell"
+T = TypeVar("T")
 TESTS = Path(__file__).resolve().parents[1]
 PAGE = TESTS.parent / "docs" / "fault-matrix.md"
 
@@ -50,6 +53,21 @@ def cell(resource: str, fault: str) -> pytest.MarkDecorator:
     if fault not in FAULTS:
         raise ValueError(f"fault {fault!r} is not a column of the matrix: {sorted(FAULTS)}")
     return getattr(pytest.mark, MARK)(resource, fault)
+
+
+def every_row(fault: str) -> list[pytest.MarkDecorator]:
+    """The marks of a test that proves ``fault`` for every resource at once (one whole stack),
+    for ``pytest.param(..., marks=every_row(fault))``; ``@for_every_row(fault)`` on a test."""
+    return [cell(resource, fault) for resource in RESOURCES]
+
+
+def for_every_row(fault: str) -> Callable[[T], T]:
+    def marked(test: T) -> T:
+        for mark in every_row(fault):
+            test = mark(test)
+        return test
+
+    return marked
 
 
 class _Collector:
