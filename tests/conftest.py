@@ -68,6 +68,8 @@ FILE_LAYERS = {
     "provider_core/test_driver_programs.py": "lifecycle",
     "sandbox/test_instance_faults.py": "contract",
     "failover_policy/test_lifecycle.py": "lifecycle",
+    "security/test_key_rotation.py": "lifecycle",
+    "security/test_secret_scan.py": "lifecycle",
     "failover_policy/test_status_cli.py": "cli",
     "sandbox/test_cli.py": "cli",
     "sandbox/test_vastai_client.py": "cli",
