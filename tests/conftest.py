@@ -9,7 +9,12 @@ import pytest
 from dumont_iac import errors
 from dumont_iac.clients import gpu_models
 
-pytest_plugins = ["dumont_iac.testing.sandbox", "dumont_iac.testing.fixtures"]
+pytest_plugins = [
+    "dumont_iac.testing.sandbox",
+    "dumont_iac.testing.fixtures",
+    # Searches each process's test artefacts for the fixtures' keys when it ends.
+    "tests.security.basetemp_scan",
+]
 
 # Every test belongs to one layer, so a fast loop is one command (`pytest -m unit`):
 # unit: code in this process (stores, rules, clients against scripted answers); contract: a
@@ -80,6 +85,8 @@ FILE_LAYERS = {
     "sandbox/test_instance_faults.py": "contract",
     "failover_policy/test_lifecycle.py": "lifecycle",
     "failover_policy/test_frozen_blob.py": "contract",
+    "security/test_key_rotation.py": "lifecycle",
+    "security/test_secret_scan.py": "lifecycle",
     "failover_policy/test_status_cli.py": "cli",
     "sandbox/test_cli.py": "cli",
     "sandbox/test_vastai_client.py": "cli",
