@@ -67,6 +67,7 @@ FILE_LAYERS = {
     "provider_core/test_driver_lifecycle.py": "lifecycle",
     "provider_core/test_driver_programs.py": "lifecycle",
     "sandbox/test_instance_faults.py": "contract",
+    "sandbox/test_load.py": "contract",
     "failover_policy/test_lifecycle.py": "lifecycle",
     "failover_policy/test_status_cli.py": "cli",
     "sandbox/test_cli.py": "cli",

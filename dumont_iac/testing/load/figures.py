@@ -27,7 +27,7 @@ class Figures:
 
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     refused: int = 0  # 429 answers, each retried
-    taken: int = 0  # rents of an offer another client got first (404 no_such_ask), retried
+    taken: int = 0  # rents of an offer another client got first (no_such_ask), retried
     errors: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
 
