@@ -83,6 +83,7 @@ FILE_LAYERS = {
     "provider_core/test_driver_lifecycle.py": "lifecycle",
     "provider_core/test_driver_programs.py": "lifecycle",
     "sandbox/test_instance_faults.py": "contract",
+    "sandbox/test_load.py": "contract",
     "failover_policy/test_lifecycle.py": "lifecycle",
     "failover_policy/test_frozen_blob.py": "contract",
     "security/test_key_rotation.py": "lifecycle",

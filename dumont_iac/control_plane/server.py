@@ -96,7 +96,9 @@ def start_control_plane(
     """Serve from a background thread; returns once ``/health`` answers (``verify``: how the
     readiness check trusts a TLS certificate, e.g. the test's own CA file)."""
     app = create_app(settings, clock=clock, middleware=middleware, rate_clock=rate_clock)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, or asyncio leaves Nagle on for the connections it accepts (it sets
+    # TCP_NODELAY only for sockets whose proto says TCP) and every answer waits ~40 ms for an ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

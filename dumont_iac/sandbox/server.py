@@ -85,7 +85,9 @@ def start_sandbox(
 ) -> SandboxHandle:
     """Serve the sandbox from a background thread; returns once ``/health`` answers."""
     app = create_app(settings, clock)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, or asyncio leaves Nagle on for the connections it accepts (it sets
+    # TCP_NODELAY only for sockets whose proto says TCP) and every answer waits ~40 ms for an ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

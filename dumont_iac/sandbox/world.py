@@ -23,6 +23,7 @@ from typing import Any
 
 from dumont_iac.clients.aws.session import AwsAccess
 from dumont_iac.control_plane.cli import bootstrap
+from dumont_iac.control_plane.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from dumont_iac.control_plane.server import (
     ControlPlaneHandle,
     ControlPlaneStillRunning,
@@ -99,9 +100,11 @@ def start_world(
     host: str = "127.0.0.1",
     ports: tuple[int, int, int] = (0, 0, 0),
     with_aws: bool = True,
+    control_plane_rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
 ) -> tuple[World, ExitStack]:
     """Start the three services (ports 0 pick free ones); the stack stops them in reverse.
-    AWS comes first, so the marketplace's fault surface can terminate its VMs."""
+    AWS comes first, so the marketplace's fault surface can terminate its VMs.
+    ``control_plane_rate_limit`` None serves the control plane's API unlimited."""
     market_port, control_plane_port, aws_port = ports
     stack = ExitStack()
     try:
@@ -122,6 +125,7 @@ def start_world(
                 # long failover's renewals well clear of a busy machine's scheduling delays.
                 lease_seconds=LEASE_REAL_SECONDS * max(1.0, settings.speed),
                 aws=_aws_access(aws),
+                rate_limit=control_plane_rate_limit,
             ),
             host=host,
             port=control_plane_port,
