@@ -15,12 +15,12 @@ from dumont_iac import Budget, GpuInstance
 from dumont_iac.control_plane.store.documents import GPU_HOLD, HIBERNATION_IDLE
 from dumont_iac.testing import Deployment
 from dumont_iac.testing.failover import FailoverWorld
+from dumont_iac.testing.leftovers import leftovers
 
 from .matrix import cell
 from .stacks import (
     BUCKET,
     GPU,
-    _buckets,
     assert_as_declared,
     assert_nothing_left,
     every_resource,
@@ -161,7 +161,7 @@ def test_a_restart_mid_pause_pauses_once_with_its_snapshot(
     key = paused["data"]["snapshot_key"]
     taken = [e["data"].get("key") for e in lab.events(gpu_id, "snapshot.taken")]
     assert taken.count(key) == 1, taken  # its snapshot written once, and kept
-    assert BUCKET in _buckets(lab)
+    assert BUCKET in leftovers(lab.world).get("buckets", [])
     assert not lab.running(contract)
 
     stack.refresh()

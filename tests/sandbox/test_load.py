@@ -4,8 +4,7 @@ gone."""
 
 import asyncio
 
-from dumont_iac.testing.load import LoadPlan, run_load
-from dumont_iac.testing.load import documents, market
+from dumont_iac.testing.load import LoadPlan, documents, market, run_load
 from dumont_iac.testing.load.caller import Caller
 from dumont_iac.testing.load.figures import Figures
 

@@ -40,7 +40,8 @@ class Figures:
 
     def latency(self) -> dict[str, Latency]:
         return {
-            operation: Latency(len(values), percentile(values, 0.5), percentile(values, 0.95),
-                               max(values))  # fmt: skip
+            operation: Latency(
+                len(values), percentile(values, 0.5), percentile(values, 0.95), max(values)
+            )  # fmt: skip
             for operation, values in sorted(self.latencies.items())
         }

@@ -125,8 +125,9 @@ async def _run(world: World, plan: LoadPlan, database: str) -> LoadReport:
 
     def callers(service: Service, url: str, keys: list[str]) -> list[Caller]:
         return [
-            Caller(url, keys[i % plan.users], client_address(i), service.figures,
-                   pacing=plan.limits)  # fmt: skip
+            Caller(
+                url, keys[i % plan.users], client_address(i), service.figures, pacing=plan.limits
+            )  # fmt: skip
             for i in range(plan.clients)
         ]
 
@@ -165,6 +166,3 @@ async def _timed(service: Service, work: list[Awaitable[T]]) -> list[T]:
         return await asyncio.gather(*work)
     finally:
         service.seconds = time.perf_counter() - started
-
-
-
