@@ -9,9 +9,9 @@ lease, the new one takes what was requested and not yet taken, and neither does 
 
 from __future__ import annotations
 
-import pytest
-
 from typing import Any
+
+import pytest
 
 from dumont_iac import Budget, GpuInstance
 from dumont_iac.control_plane.store.documents import GPU_HOLD, HIBERNATION_IDLE
