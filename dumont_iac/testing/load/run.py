@@ -33,8 +33,8 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class LoadPlan:
     clients: int = 100
-    ops: int = 3
-    users: int = 10  # keys per service; client i uses key i % users
+    ops: int = 1
+    users: int = 100  # keys per service; client i uses key i % users
     limits: bool = True  # whether the world enforces its realistic rate limits
 
 
