@@ -35,9 +35,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pulumi
-from dumont_iac.sandbox.lifecycle import CREATED_SECONDS, FIRST_LOADING_SECONDS, loading_seconds
 
 from dumont_iac import GpuFleet, GpuInstance
+from dumont_iac.sandbox.marketplace.lifecycle import (
+    CREATED_SECONDS,
+    FIRST_LOADING_SECONDS,
+    loading_seconds,
+)
 from dumont_iac.sandbox.server import running_sandbox
 from dumont_iac.sandbox.settings import SandboxSettings
 from dumont_iac.testing import Deployment

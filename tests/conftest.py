@@ -102,6 +102,7 @@ FILE_LAYERS = {
     "real_marketplace/test_scenarios.py": "lifecycle",
     "real_marketplace/test_sweep_after_failure.py": "lifecycle",
     "test_sweep_cli.py": "cli",
+    "test_benches.py": "cli",
 }
 TESTS = Path(__file__).parent
 # A test that starts one of these real servers for itself is a contract test of that server.

@@ -227,8 +227,8 @@ def test_every_route_has_an_isolation_case(control_plane):
 
 
 def test_no_user_sees_or_changes_another_users_objects(serve_control_plane, db):
-    # On SQLite and on PostgreSQL; unlimited, so that each of Bob's calls gets its real answer
-    # rather than a 429 when the machine is fast enough to send a burst (test_ratelimit.py proves the limit).
+    # On SQLite and on PostgreSQL; unlimited, so that each of Bob's calls gets its real answer,
+    # not a 429 when a fast machine sends a burst (test_ratelimit.py proves the limit).
     served = serve_control_plane(db=db, rate_limit=None)
     probes = [case for case in CASES.values() if case.probe] + list(EXTRA_READS)
     reads = [case for case in probes if case.method == "GET"]
