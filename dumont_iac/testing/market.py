@@ -62,6 +62,10 @@ class Market:
         """Live rentals carrying a GPU's logical id marker."""
         return [i for i in self.instances() if logical_id_of(i["label"]) is not None]
 
+    def volumes(self) -> list[dict[str, Any]]:
+        """Every volume of the tenant."""
+        return self._ok(self.http.get("/api/v0/volumes/"))["volumes"] or []
+
     def instance(self, contract_id: int) -> dict[str, Any] | None:
         return self._ok(self.http.get(f"/api/v0/instances/{int(contract_id)}/"))["instances"]
 
@@ -107,6 +111,15 @@ class Market:
     def advance(self, seconds: float) -> None:
         """Move the sandbox clock forward."""
         self.fault("clock/advance", {"seconds": seconds})
+
+
+def assert_nothing_bills(market: Market) -> None:
+    """No rental and no volume left, and a day of sandbox time costs the tenant nothing."""
+    assert market.instances() == []
+    assert market.volumes() == []
+    before = market.credit()
+    market.advance(24 * 3600)
+    assert market.credit() == before
 
 
 def assert_rentals_match(market: Market, deployment: Deployment) -> None:

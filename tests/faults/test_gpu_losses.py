@@ -34,19 +34,21 @@ def _fleet_member(stack: Deployment) -> dict[str, Any]:
     return member
 
 
-def _ids(stack: Deployment) -> dict[str, str]:
-    return {name: stack.state.by_name(name).id for name in ("gpu", "pool", "bare")}
+def _deployed(stack_of: Any) -> tuple[Deployment, dict[str, str], list[dict[str, Any]]]:
+    """The stack up: its GPUs' ids, and the outputs of the GPU, the pool, the bare GPU and
+    a fleet member."""
+    stack = stack_of(every_resource_and_a_bare_gpu)
+    stack.up()
+    ids = {name: stack.state.by_name(name).id for name in ("gpu", "pool", "bare")}
+    outputs = [_outputs(stack, name) for name in ("gpu", "pool", "bare")]
+    return stack, ids, [*outputs, _fleet_member(stack)]
 
 
 @for_every_row("machine_failure")
 def test_failed_machines_are_failed_over_or_replaced_and_the_stack_ends_as_declared(
     lab: FailoverWorld, stack_of: Any
 ) -> None:
-    stack = stack_of(every_resource_and_a_bare_gpu)
-    stack.up()
-    ids = _ids(stack)
-    gpu, pool, bare = (_outputs(stack, name) for name in ("gpu", "pool", "bare"))
-    member = _fleet_member(stack)
+    stack, ids, (gpu, pool, bare, member) = _deployed(stack_of)
     # Each GPU's hardware fails (out of service until its machine is repaired): the pool's
     # primary, the GPU the CPU standby protects, the bare GPU and a fleet member.
     failed = [int(o["contract_id"]) for o in (pool, gpu, bare, member)]
@@ -81,11 +83,7 @@ def test_failed_machines_are_failed_over_or_replaced_and_the_stack_ends_as_decla
 def test_outbid_gpus_are_bid_back_or_left_stopped_and_the_stack_ends_as_declared(
     lab: FailoverWorld, stack_of: Any
 ) -> None:
-    stack = stack_of(every_resource_and_a_bare_gpu)
-    stack.up()
-    ids = _ids(stack)
-    gpu, pool, bare = (_outputs(stack, name) for name in ("gpu", "pool", "bare"))
-    member = _fleet_member(stack)
+    stack, ids, (gpu, pool, bare, member) = _deployed(stack_of)
     protected = {"gpu": int(gpu["contract_id"]), "pool": int(pool["contract_id"])}
     for contract in (*protected.values(), int(bare["contract_id"]), int(member["contract_id"])):
         lab.fault(f"instances/{contract}/outbid")

@@ -9,16 +9,9 @@ from dumont_iac.clients.marketplace import MarketplaceClient
 from dumont_iac.clients.marketplace.models import RentRequest
 from dumont_iac.clients.marketplace.offer_filter import OfferFilter
 from dumont_iac.clients.regions import CONTINENTS
-from dumont_iac.testing.market import Market, assert_rentals_match
+from dumont_iac.testing.market import assert_nothing_bills, assert_rentals_match
 
 from .helpers import contracts, fleet, members, set_config
-
-
-def assert_nothing_bills(market: Market) -> None:
-    assert market.instances() == []
-    before = market.credit()
-    market.advance(24 * 3600)
-    assert market.credit() == before
 
 
 def test_a_fleet_rents_its_members_on_distinct_machines_and_a_second_up_touches_nothing(

@@ -11,7 +11,7 @@ import pytest
 
 from dumont_iac import GpuInstance
 from dumont_iac.testing import Deployment
-from dumont_iac.testing.market import Market, assert_rentals_match
+from dumont_iac.testing.market import assert_nothing_bills, assert_rentals_match
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
 
@@ -23,13 +23,6 @@ def contract(deployment: Deployment, name: str) -> int:
 def api_calls(deployment: Deployment) -> list[str]:
     """The marketplace calls the provider made in the last run (its log lines)."""
     return [line for line in deployment.provider_logs[-1].splitlines() if "dumont_iac.http" in line]
-
-
-def assert_nothing_bills(market: Market) -> None:
-    assert market.instances() == []
-    before = market.credit()
-    market.advance(24 * 3600)
-    assert market.credit() == before
 
 
 # --- the quickstart example -----------------------------------------------------------------

@@ -16,11 +16,10 @@ from dumont_iac.provider.labels import rental_label, standby_id
 from dumont_iac.provider.pool_rentals import pool_rentals
 from dumont_iac.provider.warm_pool import pool_id_for
 from dumont_iac.testing import DeploymentError
-from dumont_iac.testing.market import assert_rentals_match
+from dumont_iac.testing.market import assert_nothing_bills, assert_rentals_match
 
 from .helpers import (
     RTX_3090,
-    assert_nothing_bills,
     pool,
     registered_pools,
     take_free_gpus,

@@ -5,10 +5,9 @@ control plane."""
 from __future__ import annotations
 
 from dumont_iac.provider.labels import rental_label, standby_id
-from dumont_iac.testing.market import assert_rentals_match
+from dumont_iac.testing.market import assert_nothing_bills, assert_rentals_match
 
 from .helpers import (
-    assert_nothing_bills,
     hold_lease,
     outputs,
     pool,
