@@ -54,7 +54,7 @@ def test_failed_machines_are_failed_over_or_replaced_and_the_stack_ends_as_decla
     failed = [int(o["contract_id"]) for o in (pool, gpu, bare, member)]
     for contract in failed:
         lab.fault(f"instances/{contract}/fail")
-    lab.wait("the pool's failover", lambda: lab.events(ids["pool"], "action.succeeded"), 300)
+    lab.wait("the pool's failover", lambda: lab.events(ids["pool"], "action.succeeded"), 900)
     lab.wait("the GPU's recovery", lambda: lab.events(ids["gpu"], "recovery.succeeded"), 900)
 
     refreshed = stack.refresh()
@@ -90,7 +90,7 @@ def test_outbid_gpus_are_bid_back_or_left_stopped_and_the_stack_ends_as_declared
 
     # A protected GPU is won back on the same contract with a bid under its price cap.
     for name, contract in protected.items():
-        lab.wait(f"{name} bid back", lambda c=contract: lab.running(c), 300)
+        lab.wait(f"{name} bid back", lambda c=contract: lab.running(c), 900)
         (rebid,) = lab.events(ids[name], "failover.rebid")
         assert rebid["data"]["bid"] <= GPU["max_price_per_hour"]
         assert lab.events(ids[name], "action.requested") == []  # no failover was needed

@@ -41,10 +41,6 @@ def set_config(stack: Deployment, **values: Any) -> None:
     stack.config.update({f"{stack.project}:{k}": str(v) for k, v in values.items()})
 
 
-def volumes(market: Market) -> list[dict[str, Any]]:
-    return market.volumes()
-
-
 def relabel(market: Market, contract_id: int, label: str) -> None:
     market._ok(market.http.put(f"/api/v0/instances/{int(contract_id)}/", json={"label": label}))
 

@@ -14,7 +14,7 @@ from dumont_iac.models.warm_pool import WarmPoolArgs
 from dumont_iac.provider.gpu_instance import GpuInstanceProvider
 from dumont_iac.provider.warm_pool import WarmPoolProvider
 
-from .helpers import RTX_3090, outputs, pool, volumes
+from .helpers import RTX_3090, outputs, pool
 
 
 def test_the_price_is_the_primary_as_a_gpu_instance_plus_standby_and_volume_storage(world):
@@ -40,7 +40,7 @@ def test_a_deployed_pool_bills_its_primary_and_storage_for_standbys(pool_stack, 
     stack = pool_stack(pool(standbys=2))
     stack.up()
     out = outputs(stack)
-    (volume,) = volumes(market)
+    (volume,) = market.volumes()
     rate = volume["storage_cost"] / HOURS_PER_MONTH
     standby_disks = sum(
         i["disk_space"] for i in market.managed() if i["id"] in out["standby_contract_ids"]

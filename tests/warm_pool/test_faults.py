@@ -23,7 +23,6 @@ from .helpers import (
     pool,
     registered_pools,
     take_free_gpus,
-    volumes,
 )
 
 
@@ -89,7 +88,7 @@ def test_gpus_taken_mid_placement_move_the_pool_to_the_next_machine(
     assert held.primary is not None and held.primary.machine_id == placement.machine_id
     assert [i.machine_id for i in held.standbys.values()] == [placement.machine_id]
     assert not any(i["machine_id"] == crowded for i in market.instances())
-    assert [v["machine_id"] for v in volumes(market)] == [placement.machine_id]
+    assert [v["machine_id"] for v in market.volumes()] == [placement.machine_id]
 
 
 def _args(**changes: object) -> WarmPoolArgs:
@@ -109,4 +108,4 @@ def test_what_an_interrupted_deploy_left_is_removed_before_the_pool_is_placed(
     assert stack.state.by_name("train").id == pool_id
     assert left not in {i["id"] for i in market.instances()}
     assert_rentals_match(market, stack)
-    assert len(volumes(market)) == 1
+    assert len(market.volumes()) == 1

@@ -15,7 +15,6 @@ from .helpers import (
     relabel,
     set_config,
     take_free_gpus,
-    volumes,
     write_agent_state,
 )
 
@@ -34,7 +33,7 @@ def test_up_places_a_primary_and_stopped_standbys_on_one_machine_with_one_volume
     assert len(rentals) == 3 and primary["actual_status"] == "running"
     assert [s["actual_status"] for s in standbys] == ["stopped", "stopped"]
     assert {r["machine_id"] for r in rentals.values()} == {out["machine_id"]}
-    (volume,) = volumes(market)
+    (volume,) = market.volumes()
     assert volume["machine_id"] == out["machine_id"] and volume["id"] == out["volume_id"]
     assert sorted(volume["instances"]) == sorted(r["id"] for r in rentals.values())
     assert volume["disk_space"] == 50
@@ -138,5 +137,5 @@ def test_standbys_change_in_place_while_the_machine_has_room_and_replace_when_no
     assert moved["machine_id"] != before["machine_id"] and moved["standbys_ready"] == 3
     assert {i["machine_id"] for i in market.managed()} == {moved["machine_id"]}
     assert_rentals_match(market, stack)
-    (volume,) = volumes(market)
+    (volume,) = market.volumes()
     assert volume["machine_id"] == moved["machine_id"]
