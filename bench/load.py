@@ -47,11 +47,11 @@ def postgres_database() -> Iterator[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=100)
-    parser.add_argument("--ops", type=int, default=1, help="operations per client and service")
-    # One key a client, as 100 users would be: fewer keys queue their clients behind each
-    # key's rate limit (10 keys of 10 clients x 3 operations take over 15 minutes).
-    parser.add_argument("--users", type=int, default=100, help="keys per service")
+    default = LoadPlan()  # one key a client, as 100 users would be (see LoadPlan)
+    parser.add_argument("--clients", type=int, default=default.clients)
+    parser.add_argument("--ops", type=int, default=default.ops,
+                        help="operations per client and service")  # fmt: skip
+    parser.add_argument("--users", type=int, default=default.users, help="keys per service")
     parser.add_argument("--limits", choices=("realistic", "off"), default="realistic")
     parser.add_argument("--postgres", action="store_true", help="control plane on PostgreSQL")
     args = parser.parse_args()

@@ -34,7 +34,9 @@ T = TypeVar("T")
 class LoadPlan:
     clients: int = 100
     ops: int = 1
-    users: int = 100  # keys per service; client i uses key i % users
+    # Keys per service; client i uses key i % users. Fewer keys than clients queue the clients
+    # behind each key's rate limit (10 keys of 10 clients x 3 operations take over 15 minutes).
+    users: int = 100
     limits: bool = True  # whether the world enforces its realistic rate limits
 
 
